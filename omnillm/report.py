@@ -26,7 +26,7 @@ class Loss:
 class LossLog:
     """Collects `Loss` entries while a codec encodes; codecs never raise for loss."""
 
-    __slots__ = ("target", "entries")
+    __slots__ = ("entries", "target")
 
     def __init__(self, target: str = "") -> None:
         self.target = target

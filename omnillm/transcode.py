@@ -38,7 +38,9 @@ def dump_json(value: Dict[str, Any]) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _finish(out: Dict[str, Any], source: WireFormat, target: WireFormat, losses: LossLog, strict: bool) -> ConversionReport:
+def _finish(
+    out: Dict[str, Any], source: WireFormat, target: WireFormat, losses: LossLog, strict: bool
+) -> ConversionReport:
     report = ConversionReport(dump_json(out), source.value, target.value, list(losses.entries))
     if strict and report.lossy:
         raise ConversionError(source.value, target.value, report.loss_reasons)
