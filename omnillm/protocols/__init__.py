@@ -26,3 +26,16 @@ def codec(name: Union[str, WireFormat]) -> ModuleType:
         module = importlib.import_module(f".{fmt.value}", __name__)
         _loaded[fmt] = module
     return module
+
+
+_loaded_stream: Dict[WireFormat, ModuleType] = {}
+
+
+def stream_codec(name: Union[str, WireFormat]) -> ModuleType:
+    """The streaming codec module (``StreamDecoder``, ``StreamEncoder``) for a wire format."""
+    fmt = wire_format(name)
+    module = _loaded_stream.get(fmt)
+    if module is None:
+        module = importlib.import_module(f".{fmt.value}_stream", __name__)
+        _loaded_stream[fmt] = module
+    return module

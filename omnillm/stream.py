@@ -1,0 +1,334 @@
+"""Canonical stream events, modelled on OpenAI Responses streaming, and their accumulator.
+
+A stream decoder turns one protocol's wire events into these; a stream encoder turns
+them into another protocol's wire events; `StreamAccumulator` folds them into the
+`LlmResponse` the same content would have produced without streaming.
+
+Every event that concerns an output item carries ``index``: the item's position in
+`LlmResponse.output`. An item is opened by `OutputItemAdded` (messages, reasoning) or
+`ToolCallStarted` (tool calls), receives deltas, and is closed by `OutputItemDone`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Union
+
+from .errors import OmniLLMError
+from .model import (
+    LlmResponse,
+    Message,
+    OpaquePart,
+    OutputItem,
+    Part,
+    ReasoningPart,
+    RefusalPart,
+    TextPart,
+    ToolCallPart,
+    Usage,
+)
+
+
+@dataclass
+class ResponseStarted:
+    """The response began: its id, model and creation time (seconds) when known."""
+
+    id: str
+    model: str
+    created: Optional[int] = None
+
+
+@dataclass
+class OutputItemAdded:
+    """A message or reasoning item opened at ``index`` (``kind``: ``message`` or ``reasoning``)."""
+
+    index: int
+    kind: str
+    item_id: Optional[str] = None
+
+
+@dataclass
+class TextDelta:
+    """A fragment of output text for the message item at ``index``."""
+
+    index: int
+    text: str
+
+
+@dataclass
+class RefusalDelta:
+    """A fragment of refusal text for the message item at ``index``."""
+
+    index: int
+    text: str
+
+
+@dataclass
+class ReasoningDelta:
+    """A fragment of reasoning at ``index``: ``kind`` is ``text`` or ``summary``.
+
+    Summary fragments with a new ``summary_index`` start a new summary entry.
+    """
+
+    index: int
+    text: str
+    kind: str = "text"
+    summary_index: int = 0
+
+
+@dataclass
+class ReasoningSignatureDelta:
+    """An opaque reasoning token (signature or encrypted content) from ``source``."""
+
+    index: int
+    signature: Optional[str] = None
+    encrypted_content: Optional[str] = None
+    source: Optional[str] = None
+
+
+@dataclass
+class ToolCallStarted:
+    """A tool call opened at ``index``: its call id and the tool's name."""
+
+    index: int
+    id: str
+    name: str
+    item_id: Optional[str] = None
+    synthetic_id: bool = False
+
+
+@dataclass
+class ToolCallArgumentsDelta:
+    """A fragment of the JSON arguments text of the tool call at ``index``."""
+
+    index: int
+    delta: str
+
+
+@dataclass
+class OutputItemDone:
+    """The item at ``index`` is complete. ``item`` is its final form when the wire gives it."""
+
+    index: int
+    item: Optional[OutputItem] = None
+
+
+@dataclass
+class UsageUpdate:
+    """Token usage so far; each update replaces the previous one (cumulative totals)."""
+
+    usage: Usage
+
+
+@dataclass
+class ResponseCompleted:
+    """The response ended normally, with its stop reason (see `STOP_REASONS`)."""
+
+    stop_reason: str
+    raw_stop_reason: Optional[str] = None
+    stop_sequence: Optional[str] = None
+    usage: Optional[Usage] = None
+
+
+@dataclass
+class ErrorEvent:
+    """The provider reported an error inside the stream."""
+
+    message: str
+    type: Optional[str] = None
+    code: Optional[str] = None
+    status: Optional[int] = None
+
+
+StreamEvent = Union[
+    ResponseStarted,
+    OutputItemAdded,
+    TextDelta,
+    RefusalDelta,
+    ReasoningDelta,
+    ReasoningSignatureDelta,
+    ToolCallStarted,
+    ToolCallArgumentsDelta,
+    OutputItemDone,
+    UsageUpdate,
+    ResponseCompleted,
+    ErrorEvent,
+]
+
+
+class StreamError(OmniLLMError):
+    """A stream failed: the provider sent an error, or it ended without its terminal event.
+
+    ``partial`` holds everything received before the failure (text, tool calls with the
+    arguments so far, usage), so no streamed delta is lost.
+    """
+
+    def __init__(self, message: str, partial: Optional[LlmResponse] = None, *, protocol: str = "") -> None:
+        self.protocol = protocol
+        self.partial = partial
+        prefix = f"{protocol}: " if protocol else ""
+        super().__init__(f"{prefix}{message}")
+
+
+class ProviderStreamError(StreamError):
+    """The provider sent an error event mid-stream (``error_type``, ``code`` from the wire)."""
+
+    def __init__(
+        self,
+        message: str,
+        partial: Optional[LlmResponse] = None,
+        *,
+        protocol: str = "",
+        error_type: Optional[str] = None,
+        code: Optional[str] = None,
+    ) -> None:
+        self.error_type = error_type
+        self.code = code
+        super().__init__(message, partial, protocol=protocol)
+
+
+class TruncatedStreamError(StreamError):
+    """The stream ended before the protocol's terminal event."""
+
+
+@dataclass
+class _Slot:
+    kind: str
+    item_id: Optional[str] = None
+    texts: List[str] = field(default_factory=list)
+    refusals: List[str] = field(default_factory=list)
+    summary: Dict[int, List[str]] = field(default_factory=dict)
+    call_id: str = ""
+    name: str = ""
+    synthetic_id: bool = False
+    signature: Optional[str] = None
+    encrypted_content: Optional[str] = None
+    source: Optional[str] = None
+    final: Optional[OutputItem] = None
+
+
+class StreamAccumulator:
+    """Folds canonical stream events into an `LlmResponse`.
+
+    ``add`` takes one event at a time; ``response()`` builds the response from what has
+    arrived so far (usable mid-stream for partial results); ``completed`` tells whether
+    a `ResponseCompleted` arrived.
+    """
+
+    def __init__(self) -> None:
+        self.id = ""
+        self.model = ""
+        self.created: Optional[int] = None
+        self.usage: Optional[Usage] = None
+        self.stop_reason: Optional[str] = None
+        self.raw_stop_reason: Optional[str] = None
+        self.stop_sequence: Optional[str] = None
+        self.error: Optional[ErrorEvent] = None
+        self._slots: Dict[int, _Slot] = {}
+
+    @property
+    def completed(self) -> bool:
+        """True once a `ResponseCompleted` event was added."""
+        return self.stop_reason is not None
+
+    def _slot(self, index: int, kind: str) -> _Slot:
+        slot = self._slots.get(index)
+        if slot is None:
+            slot = _Slot(kind)
+            self._slots[index] = slot
+        return slot
+
+    def add(self, event: StreamEvent) -> None:
+        """Fold one event into the state."""
+        if isinstance(event, TextDelta):
+            self._slot(event.index, "message").texts.append(event.text)
+        elif isinstance(event, ToolCallArgumentsDelta):
+            self._slot(event.index, "tool_call").texts.append(event.delta)
+        elif isinstance(event, ReasoningDelta):
+            slot = self._slot(event.index, "reasoning")
+            if event.kind == "summary":
+                slot.summary.setdefault(event.summary_index, []).append(event.text)
+            else:
+                slot.texts.append(event.text)
+        elif isinstance(event, RefusalDelta):
+            self._slot(event.index, "message").refusals.append(event.text)
+        elif isinstance(event, ToolCallStarted):
+            slot = self._slot(event.index, "tool_call")
+            slot.call_id, slot.name, slot.item_id = event.id, event.name, event.item_id
+            slot.synthetic_id = event.synthetic_id
+        elif isinstance(event, OutputItemAdded):
+            self._slot(event.index, event.kind).item_id = event.item_id
+        elif isinstance(event, ReasoningSignatureDelta):
+            slot = self._slot(event.index, "reasoning")
+            if event.signature is not None:
+                slot.signature = (slot.signature or "") + event.signature
+            if event.encrypted_content is not None:
+                slot.encrypted_content = (slot.encrypted_content or "") + event.encrypted_content
+            slot.source = event.source or slot.source
+        elif isinstance(event, OutputItemDone):
+            if event.item is not None:
+                self._slot(event.index, _kind_of(event.item)).final = event.item
+        elif isinstance(event, UsageUpdate):
+            self.usage = event.usage
+        elif isinstance(event, ResponseStarted):
+            self.id, self.model, self.created = event.id, event.model, event.created
+        elif isinstance(event, ResponseCompleted):
+            self.stop_reason = event.stop_reason
+            self.raw_stop_reason = event.raw_stop_reason
+            self.stop_sequence = event.stop_sequence
+            if event.usage is not None:
+                self.usage = event.usage
+        elif isinstance(event, ErrorEvent):
+            self.error = event
+
+    def response(self) -> LlmResponse:
+        """The response as accumulated so far (stop reason ``error`` if not completed)."""
+        output = [self._build(self._slots[i]) for i in sorted(self._slots)]
+        return LlmResponse(
+            id=self.id,
+            model=self.model,
+            output=output,
+            stop_reason=self.stop_reason or "error",
+            raw_stop_reason=self.raw_stop_reason,
+            stop_sequence=self.stop_sequence,
+            usage=self.usage,
+            created=self.created,
+        )
+
+    @staticmethod
+    def _build(slot: _Slot) -> OutputItem:
+        if slot.final is not None:
+            return slot.final
+        if slot.kind == "tool_call":
+            return ToolCallPart(
+                id=slot.call_id,
+                name=slot.name,
+                arguments="".join(slot.texts),
+                item_id=slot.item_id,
+                synthetic_id=slot.synthetic_id,
+            )
+        if slot.kind == "reasoning":
+            return ReasoningPart(
+                text="".join(slot.texts) if slot.texts else None,
+                summary=["".join(slot.summary[k]) for k in sorted(slot.summary)],
+                signature=slot.signature,
+                encrypted_content=slot.encrypted_content,
+                id=slot.item_id,
+                source=slot.source,
+            )
+        parts: List[Part] = []
+        if slot.texts:
+            parts.append(TextPart("".join(slot.texts)))
+        if slot.refusals:
+            parts.append(RefusalPart("".join(slot.refusals)))
+        return Message("assistant", parts)
+
+
+def _kind_of(item: OutputItem) -> str:
+    if isinstance(item, ToolCallPart):
+        return "tool_call"
+    if isinstance(item, ReasoningPart):
+        return "reasoning"
+    if isinstance(item, OpaquePart):
+        return "opaque"
+    return "message"
