@@ -62,7 +62,9 @@ class CannedServer:
 
 
 @contextmanager
-def serve(body: Union[bytes, str], content_type: str = "text/event-stream", status: int = 200) -> Iterator[CannedServer]:
+def serve(
+    body: Union[bytes, str], content_type: str = "text/event-stream", status: int = 200
+) -> Iterator[CannedServer]:
     """Run a `CannedServer` for the duration of the ``with`` block."""
     server = CannedServer(body, content_type, status)
     server.start()
