@@ -88,9 +88,7 @@ def main() -> None:
                     calls,
                 )
                 ratio = result["omnillm"] / result["floor"]
-                print(
-                    f"{kind:9} {source:26} {target:26} {result['omnillm']:9.1f} {result['floor']:7.1f} {ratio:6.1f}"
-                )
+                print(f"{kind:9} {source:26} {target:26} {result['omnillm']:9.1f} {result['floor']:7.1f} {ratio:6.1f}")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,10 @@ def cumulative_us(module: str, runs: int = 9) -> int:
     for _ in range(runs):
         done = subprocess.run(
             [sys.executable, "-X", "importtime", "-c", f"import {module}"],
-            capture_output=True, text=True, env=env, check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
         )
         for line in done.stderr.splitlines():
             parts = [p.strip() for p in line.split("|")]
@@ -35,9 +38,16 @@ def cumulative_us(module: str, runs: int = 9) -> int:
 def main() -> None:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     listing = subprocess.run(
-        [sys.executable, "-c", "import sys; b=set(sys.modules); import omnillm; "
-         "print(len(set(sys.modules)-b)); print(sorted(m for m in set(sys.modules)-b if not m.startswith('omnillm')))"],
-        capture_output=True, text=True, env=env, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys; b=set(sys.modules); import omnillm; "
+            "print(len(set(sys.modules)-b)); print(sorted(m for m in set(sys.modules)-b if not m.startswith('omnillm')))",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     ).stdout.splitlines()
     print(f"import omnillm: {cumulative_us('omnillm')} us cumulative (best of 9)")
     print(f"import json   : {cumulative_us('json')} us cumulative (floor, best of 9)")

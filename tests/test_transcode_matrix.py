@@ -11,6 +11,7 @@ For every corpus payload of every source format and every target format:
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 from dataclasses import fields, is_dataclass
@@ -21,6 +22,7 @@ import pytest
 import omnillm
 from omnillm import (
     ConversionError,
+    FilePart,
     FunctionTool,
     LlmRequest,
     LlmResponse,
@@ -71,8 +73,12 @@ def _conversation_texts(req: LlmRequest) -> List[str]:
         if m.role in ("system", "developer"):
             continue
         for p in m.content:
-            if isinstance(p, TextPart) and p.text:
+            if isinstance(p, (TextPart, FilePart)) and p.text:
+                # A plain-text document may travel as text where the target has no document.
                 out.append(p.text)
+            elif isinstance(p, FilePart) and p.media_type == "text/plain" and p.data:
+                # ... or as a base64 text/plain file: its text must still be there.
+                out.append(base64.b64decode(p.data).decode("utf-8"))
             elif isinstance(p, ToolResultPart):
                 out.extend(q.text for q in p.content if isinstance(q, TextPart) and q.text)
     return out

@@ -10,7 +10,7 @@ import json
 from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
 from ..errors import DecodeError
-from ..model import CacheControl, Extensions
+from ..model import BuiltinTool, CacheControl, Extensions
 from ..report import LossLog
 
 Obj = Dict[str, Any]
@@ -215,6 +215,14 @@ def restore_extensions(out: Obj, extensions: Extensions, protocol: str, losses: 
                 path,
                 f"{proto} field(s) {names} have no equivalent in {protocol}",
             )
+
+
+def builtin_label(tool: BuiltinTool) -> str:
+    """Name a builtin tool for a loss reason: its wire type, and its own name when it has one."""
+    name = tool.options.get("name")
+    if isinstance(name, str) and name:
+        return f"builtin tool {tool.type!r} named {name!r}"
+    return f"builtin tool {tool.type!r}"
 
 
 def cache_control_dict(cc: CacheControl) -> Obj:
