@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _timing import best_cpu_per_call
 
 import omnillm
+from omnillm.wire import GENERATION_FORMATS
 
 # One typical request: system prompt, three turns, one tool, 300 tokens of text.
 TYPICAL_CHAT_REQUEST = {
@@ -65,7 +66,7 @@ TYPICAL_CHAT_RESPONSE = {
 
 
 def main() -> None:
-    formats = [f.value for f in omnillm.WireFormat]
+    formats = [f.value for f in GENERATION_FORMATS]
     chat = "open_ai_chat_completions"
     # Express the same typical exchange in every source format first.
     requests = {f: omnillm.transcode_request(TYPICAL_CHAT_REQUEST, chat, f) for f in formats}

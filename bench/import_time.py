@@ -41,8 +41,8 @@ def main() -> None:
         [
             sys.executable,
             "-c",
-            "import sys; b=set(sys.modules); import omnillm; "
-            "print(len(set(sys.modules)-b)); print(sorted(m for m in set(sys.modules)-b if not m.startswith('omnillm')))",
+            "import sys; b=set(sys.modules); import omnillm; new=set(sys.modules)-b; "
+            "print(len(new)); print(sorted(m for m in new if not m.startswith('omnillm')))",
         ],
         capture_output=True,
         text=True,

@@ -11,7 +11,7 @@ from . import __version__
 from .errors import OmniLLMError
 from .report import ConversionReport
 from .transcode import transcode_request_report, transcode_response_report
-from .wire import WireFormat
+from .wire import GENERATION_FORMATS, WireFormat
 
 _DEMO_REQUEST = {
     "model": "gpt-4o",
@@ -96,7 +96,7 @@ def run_transcode(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def main(argv: Optional[List[str]] = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Entry point of ``python -m omnillm``."""
-    formats = [f.value for f in WireFormat]
+    formats = [f.value for f in GENERATION_FORMATS]
     parser = argparse.ArgumentParser(prog="omnillm", description="Provider-neutral LLM toolkit.")
     parser.add_argument("--version", action="version", version=f"omnillm {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -6,7 +6,11 @@ contain a secret.
 
 from __future__ import annotations
 
-from typing import List, Sequence
+import builtins
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence
+
+if TYPE_CHECKING:
+    from .model import LlmResponse
 
 
 class OmniLLMError(Exception):
@@ -54,10 +58,232 @@ class ConversionError(OmniLLMError):
         super().__init__(f"{source} -> {target} is lossy: {listed}")
 
 
+class ConfigurationError(OmniLLMError, ValueError):
+    """Invalid configuration: an unknown provider, a negative limit, a route no key serves."""
+
+
+class UnsupportedError(OmniLLMError):
+    """The operation is not available: a ``planned`` provider capability, an impossible bridge."""
+
+
+# --------------------------------------------------------------------------- provider errors
+
+
+class ProviderError(OmniLLMError):
+    """An error reported by a provider (an HTTP status or an error body) or on the way to it.
+
+    ``status`` is the HTTP status (None when no response arrived), ``retryable`` whether
+    trying again may succeed, ``provider`` the provider id, ``request_id`` the provider's
+    request id, ``provider_message`` the provider's own message, ``error_type`` and
+    ``code`` its error type and code, ``retry_after`` seconds to wait when it said so.
+    None of them ever holds a credential.
+    """
+
+    default_retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: Optional[int] = None,
+        provider: Optional[str] = None,
+        request_id: Optional[str] = None,
+        provider_message: Optional[str] = None,
+        error_type: Optional[str] = None,
+        code: Optional[str] = None,
+        retry_after: Optional[float] = None,
+        retryable: Optional[bool] = None,
+    ) -> None:
+        self.status = status
+        self.provider = provider
+        self.request_id = request_id
+        self.provider_message = provider_message
+        self.error_type = error_type
+        self.code = code
+        self.retry_after = retry_after
+        self.retryable = self.default_retryable if retryable is None else retryable
+        parts = [p for p in (provider, f"HTTP {status}" if status is not None else None) if p]
+        prefix = f"{' '.join(parts)}: " if parts else ""
+        suffix = f" (request id {request_id})" if request_id else ""
+        super().__init__(f"{prefix}{message}{suffix}")
+
+
+class AuthenticationError(ProviderError):
+    """The credentials were rejected (401)."""
+
+
+class PermissionDeniedError(ProviderError):
+    """The credentials lack permission for this model, region or feature (403)."""
+
+
+class NotFoundError(ProviderError):
+    """The model, deployment or resource does not exist (404)."""
+
+
+class InvalidRequestError(ProviderError):
+    """The provider rejected the request as malformed (400, 422)."""
+
+
+class ContextWindowExceededError(InvalidRequestError):
+    """The prompt (plus requested output) does not fit the model's context window."""
+
+
+class ContentPolicyError(InvalidRequestError):
+    """The provider refused the request under its content policy."""
+
+
+class RateLimitError(ProviderError):
+    """Too many requests or tokens (429), or no key of a gateway is free before the wait bound.
+
+    ``retry_after`` is the delay the provider asked for, in seconds, when it said.
+    A provider's "quota exhausted" (billing) answer is a `RateLimitError` with
+    ``retryable=False``.
+    """
+
+    default_retryable = True
+
+
+class OverloadedError(ProviderError):
+    """The provider is temporarily overloaded (Anthropic 529, 503)."""
+
+    default_retryable = True
+
+
+class ServerError(ProviderError):
+    """The provider failed (5xx)."""
+
+    default_retryable = True
+
+
+class TimeoutError(ProviderError, builtins.TimeoutError):
+    """No response (or no next chunk) within the timeout or the overall deadline."""
+
+    default_retryable = True
+
+
+class ConnectionError(ProviderError, builtins.ConnectionError):
+    """The connection could not be made or broke before a complete response."""
+
+    default_retryable = True
+
+
+class ResponseTooLargeError(ProviderError):
+    """The response body passed the configured maximum size."""
+
+
+# --------------------------------------------------------------------------- streams
+
+
+class StreamError(OmniLLMError):
+    """A stream failed: the provider sent an error, or it ended without its terminal event.
+
+    ``partial`` holds everything received before the failure (text, tool calls with the
+    arguments so far, usage), so no streamed delta is lost.
+    """
+
+    def __init__(self, message: str, partial: Optional[LlmResponse] = None, *, protocol: str = "") -> None:
+        self.protocol = protocol
+        self.partial = partial
+        prefix = f"{protocol}: " if protocol else ""
+        super().__init__(f"{prefix}{message}")
+
+
+class ProviderStreamError(StreamError):
+    """The provider sent an error event mid-stream (``error_type``, ``code`` from the wire)."""
+
+    def __init__(
+        self,
+        message: str,
+        partial: Optional[LlmResponse] = None,
+        *,
+        protocol: str = "",
+        error_type: Optional[str] = None,
+        code: Optional[str] = None,
+        status: Optional[int] = None,
+    ) -> None:
+        self.error_type = error_type
+        self.code = code
+        self.status = status
+        super().__init__(message, partial, protocol=protocol)
+
+
+class TruncatedStreamError(StreamError):
+    """The stream ended before the protocol's terminal event."""
+
+
+class StreamInterruptedError(StreamError):
+    """A stream failed after output had reached the caller; ``cause`` is the underlying error.
+
+    Nothing is retried once the caller has seen a delta: ``partial`` carries what arrived.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        partial: Optional[LlmResponse] = None,
+        *,
+        cause: Optional[BaseException] = None,
+        protocol: str = "",
+    ) -> None:
+        self.cause = cause
+        super().__init__(message, partial, protocol=protocol)
+
+
+# --------------------------------------------------------------------------- gateway
+
+
+class BudgetExceededError(OmniLLMError):
+    """A call's worst-case cost does not fit under a budget; refused before any network I/O.
+
+    Amounts are integer micro-dollars: ``needed`` (the reservation asked for),
+    ``available`` (limit minus spent and reserved), ``scope`` names the budget.
+    """
+
+    def __init__(self, message: str, *, scope: str = "gateway", needed: int = 0, available: int = 0) -> None:
+        self.scope = scope
+        self.needed = needed
+        self.available = available
+        super().__init__(message)
+
+
+class CancelledError(OmniLLMError):
+    """The call was cancelled through its `CancellationToken`."""
+
+
+class NoKeyAvailableError(OmniLLMError):
+    """No key can serve the request: none serves the model, or all are disabled or open."""
+
+    def __init__(self, message: str, *, details: Any = None) -> None:
+        self.details = details
+        super().__init__(message)
+
+
 __all__ = [
     "OmniLLMError",
     "WireFormatError",
     "DecodeError",
     "EncodeError",
     "ConversionError",
+    "ConfigurationError",
+    "UnsupportedError",
+    "ProviderError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "InvalidRequestError",
+    "ContextWindowExceededError",
+    "ContentPolicyError",
+    "RateLimitError",
+    "OverloadedError",
+    "ServerError",
+    "TimeoutError",
+    "ConnectionError",
+    "ResponseTooLargeError",
+    "StreamError",
+    "ProviderStreamError",
+    "TruncatedStreamError",
+    "StreamInterruptedError",
+    "BudgetExceededError",
+    "CancelledError",
+    "NoKeyAvailableError",
 ]

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Union
 
-from .errors import OmniLLMError
 from .model import (
     LlmResponse,
     Message,
@@ -154,41 +153,6 @@ StreamEvent = Union[
     ResponseCompleted,
     ErrorEvent,
 ]
-
-
-class StreamError(OmniLLMError):
-    """A stream failed: the provider sent an error, or it ended without its terminal event.
-
-    ``partial`` holds everything received before the failure (text, tool calls with the
-    arguments so far, usage), so no streamed delta is lost.
-    """
-
-    def __init__(self, message: str, partial: Optional[LlmResponse] = None, *, protocol: str = "") -> None:
-        self.protocol = protocol
-        self.partial = partial
-        prefix = f"{protocol}: " if protocol else ""
-        super().__init__(f"{prefix}{message}")
-
-
-class ProviderStreamError(StreamError):
-    """The provider sent an error event mid-stream (``error_type``, ``code`` from the wire)."""
-
-    def __init__(
-        self,
-        message: str,
-        partial: Optional[LlmResponse] = None,
-        *,
-        protocol: str = "",
-        error_type: Optional[str] = None,
-        code: Optional[str] = None,
-    ) -> None:
-        self.error_type = error_type
-        self.code = code
-        super().__init__(message, partial, protocol=protocol)
-
-
-class TruncatedStreamError(StreamError):
-    """The stream ended before the protocol's terminal event."""
 
 
 @dataclass

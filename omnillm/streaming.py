@@ -11,16 +11,11 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator, List, Optional, Union
 
+from .errors import ProviderStreamError, TruncatedStreamError
 from .protocols import stream_codec
 from .report import LossLog
 from .sse import SSEParser
-from .stream import (
-    ErrorEvent,
-    ProviderStreamError,
-    StreamAccumulator,
-    StreamEvent,
-    TruncatedStreamError,
-)
+from .stream import ErrorEvent, StreamAccumulator, StreamEvent
 from .wire import WireFormat, wire_format
 
 Chunk = Union[bytes, bytearray, str]

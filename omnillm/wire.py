@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Union
+from typing import Tuple, Union
 
 from .errors import WireFormatError
 
@@ -11,16 +11,26 @@ from .errors import WireFormatError
 class WireFormat(str, Enum):
     """A wire format. Plain strings with the same values are accepted everywhere."""
 
+    # Generation (LlmRequest / LlmResponse)
     OPEN_AI_RESPONSES = "open_ai_responses"
     OPEN_AI_CHAT_COMPLETIONS = "open_ai_chat_completions"
     ANTHROPIC_MESSAGES = "anthropic_messages"
     GEMINI_GENERATE_CONTENT = "gemini_generate_content"
+    BEDROCK_CONVERSE = "bedrock_converse"
+    # Other endpoint families (ApiRequest / ApiResponse)
+    OPEN_AI_EMBEDDINGS = "open_ai_embeddings"
+    OPEN_AI_IMAGE_GENERATIONS = "open_ai_image_generations"
+    OPEN_AI_AUDIO_TRANSCRIPTIONS = "open_ai_audio_transcriptions"
+    OPEN_AI_AUDIO_SPEECH = "open_ai_audio_speech"
+    OPEN_AI_RERANK = "open_ai_rerank"
+    GEMINI_EMBED_CONTENT = "gemini_embed_content"
 
     def __str__(self) -> str:
         return self.value
 
 
-GENERATION_FORMATS = (
+#: Generation formats with a codec in ``omnillm.protocols`` (request, response, stream).
+GENERATION_FORMATS: Tuple[WireFormat, ...] = (
     WireFormat.OPEN_AI_RESPONSES,
     WireFormat.OPEN_AI_CHAT_COMPLETIONS,
     WireFormat.ANTHROPIC_MESSAGES,
@@ -40,3 +50,12 @@ def wire_format(name: Union[str, WireFormat]) -> WireFormat:
             return found
     known = ", ".join(sorted(_BY_VALUE))
     raise WireFormatError(f"unknown wire format {name!r}; known formats: {known}")
+
+
+def generation_format(name: Union[str, WireFormat]) -> WireFormat:
+    """Like `wire_format`, but only a generation format with a codec is accepted."""
+    fmt = wire_format(name)
+    if fmt not in GENERATION_FORMATS:
+        known = ", ".join(f.value for f in GENERATION_FORMATS)
+        raise WireFormatError(f"{fmt.value} is not a generation wire format; generation formats: {known}")
+    return fmt

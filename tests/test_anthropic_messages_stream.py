@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sdk_server import serve
 from streams_anthropic_messages import STREAMS
 
-from omnillm.errors import DecodeError, EncodeError, OmniLLMError
+from omnillm.errors import DecodeError, EncodeError, OmniLLMError, ProviderStreamError, TruncatedStreamError
 from omnillm.model import LlmResponse, Message, OpaquePart, ReasoningPart, RefusalPart, TextPart, ToolCallPart, Usage
 from omnillm.protocols.anthropic_messages_stream import PROTOCOL, StreamDecoder, StreamEncoder
 from omnillm.report import LossLog
@@ -21,7 +21,6 @@ from omnillm.stream import (
     ErrorEvent,
     OutputItemAdded,
     OutputItemDone,
-    ProviderStreamError,
     ReasoningDelta,
     ReasoningSignatureDelta,
     RefusalDelta,
@@ -32,7 +31,6 @@ from omnillm.stream import (
     TextDelta,
     ToolCallArgumentsDelta,
     ToolCallStarted,
-    TruncatedStreamError,
     UsageUpdate,
 )
 from omnillm.streaming import decode_stream

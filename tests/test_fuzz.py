@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 import omnillm
 from omnillm.protocols import codec
+from omnillm.wire import GENERATION_FORMATS
 
-FORMATS = [f.value for f in omnillm.WireFormat]
+FORMATS = [f.value for f in GENERATION_FORMATS]
 
 json_scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**40), 2**40), st.floats(allow_nan=False), st.text(max_size=8)

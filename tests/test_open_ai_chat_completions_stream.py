@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from sdk_server import serve
 from streams_open_ai_chat_completions import STREAMS
 
-from omnillm.errors import DecodeError, EncodeError, OmniLLMError
+from omnillm.errors import DecodeError, EncodeError, OmniLLMError, TruncatedStreamError
 from omnillm.model import LlmResponse, Message, OpaquePart, ReasoningPart, TextPart, ToolCallPart, Usage
 from omnillm.protocols import open_ai_chat_completions as chat
 from omnillm.protocols.open_ai_chat_completions_stream import PROTOCOL, StreamDecoder, StreamEncoder
@@ -41,7 +41,6 @@ from omnillm.stream import (
     TextDelta,
     ToolCallArgumentsDelta,
     ToolCallStarted,
-    TruncatedStreamError,
     UsageUpdate,
 )
 from omnillm.streaming import decode_stream

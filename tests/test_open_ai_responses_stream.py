@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sdk_server import serve
 from streams_open_ai_responses import ENCRYPTED, STREAMS
 
-from omnillm.errors import DecodeError, EncodeError, OmniLLMError
+from omnillm.errors import DecodeError, EncodeError, OmniLLMError, ProviderStreamError, TruncatedStreamError
 from omnillm.model import LlmResponse, Message, OpaquePart, ReasoningPart, RefusalPart, TextPart, ToolCallPart, Usage
 from omnillm.protocols.open_ai_responses_stream import PROTOCOL, StreamDecoder, StreamEncoder
 from omnillm.report import LossLog
@@ -22,7 +22,6 @@ from omnillm.stream import (
     ErrorEvent,
     OutputItemAdded,
     OutputItemDone,
-    ProviderStreamError,
     ReasoningDelta,
     ReasoningSignatureDelta,
     RefusalDelta,
@@ -33,7 +32,6 @@ from omnillm.stream import (
     TextDelta,
     ToolCallArgumentsDelta,
     ToolCallStarted,
-    TruncatedStreamError,
     UsageUpdate,
 )
 from omnillm.streaming import decode_stream

@@ -33,8 +33,9 @@ from omnillm import (
     ToolResultPart,
 )
 from omnillm.protocols import codec
+from omnillm.wire import GENERATION_FORMATS
 
-FORMATS = [f.value for f in omnillm.WireFormat]
+FORMATS = [f.value for f in GENERATION_FORMATS]
 
 
 def _corpus(fmt: str) -> Any:

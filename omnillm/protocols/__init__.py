@@ -12,14 +12,14 @@ import importlib
 from types import ModuleType
 from typing import Dict, Union
 
-from ..wire import WireFormat, wire_format
+from ..wire import WireFormat, generation_format
 
 _loaded: Dict[WireFormat, ModuleType] = {}
 
 
 def codec(name: Union[str, WireFormat]) -> ModuleType:
     """The codec module for a generation wire format (imported on first use)."""
-    fmt = wire_format(name)
+    fmt = generation_format(name)
     module = _loaded.get(fmt)
     if module is None:
         # Relative import so that a vendored copy (myapp._vendor.omnillm) works unchanged.
@@ -33,7 +33,7 @@ _loaded_stream: Dict[WireFormat, ModuleType] = {}
 
 def stream_codec(name: Union[str, WireFormat]) -> ModuleType:
     """The streaming codec module (``StreamDecoder``, ``StreamEncoder``) for a wire format."""
-    fmt = wire_format(name)
+    fmt = generation_format(name)
     module = _loaded_stream.get(fmt)
     if module is None:
         module = importlib.import_module(f".{fmt.value}_stream", __name__)
