@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Tuple, Union
+from typing import Dict, Tuple, Union
 
 from .errors import WireFormatError
 
@@ -27,6 +27,47 @@ class WireFormat(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+class EndpointFamily(str, Enum):
+    """What an API call does; each wire format serves exactly one family."""
+
+    GENERATION = "generation"
+    EMBEDDINGS = "embeddings"
+    IMAGE_GENERATION = "image_generation"
+    AUDIO_TRANSCRIPTION = "audio_transcription"
+    AUDIO_SPEECH = "audio_speech"
+    RERANK = "rerank"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: The endpoint family each wire format serves.
+FAMILY_OF_FORMAT: Dict[WireFormat, EndpointFamily] = {
+    WireFormat.OPEN_AI_RESPONSES: EndpointFamily.GENERATION,
+    WireFormat.OPEN_AI_CHAT_COMPLETIONS: EndpointFamily.GENERATION,
+    WireFormat.ANTHROPIC_MESSAGES: EndpointFamily.GENERATION,
+    WireFormat.GEMINI_GENERATE_CONTENT: EndpointFamily.GENERATION,
+    WireFormat.BEDROCK_CONVERSE: EndpointFamily.GENERATION,
+    WireFormat.OPEN_AI_EMBEDDINGS: EndpointFamily.EMBEDDINGS,
+    WireFormat.GEMINI_EMBED_CONTENT: EndpointFamily.EMBEDDINGS,
+    WireFormat.OPEN_AI_IMAGE_GENERATIONS: EndpointFamily.IMAGE_GENERATION,
+    WireFormat.OPEN_AI_AUDIO_TRANSCRIPTIONS: EndpointFamily.AUDIO_TRANSCRIPTION,
+    WireFormat.OPEN_AI_AUDIO_SPEECH: EndpointFamily.AUDIO_SPEECH,
+    WireFormat.OPEN_AI_RERANK: EndpointFamily.RERANK,
+}
+
+
+def endpoint_family(name: Union[str, EndpointFamily]) -> EndpointFamily:
+    """Return the `EndpointFamily` named by ``name``; raise `WireFormatError` if unknown."""
+    if isinstance(name, EndpointFamily):
+        return name
+    for family in EndpointFamily:
+        if family.value == name:
+            return family
+    known = ", ".join(f.value for f in EndpointFamily)
+    raise WireFormatError(f"unknown endpoint family {name!r}; known families: {known}")
 
 
 #: Generation formats with a codec in ``omnillm.protocols`` (request, response, stream).
