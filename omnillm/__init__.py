@@ -6,11 +6,34 @@ network libraries at the first network call.
 
 from __future__ import annotations
 
+from ._version import __version__
 from .errors import (
+    AuthenticationError,
+    BudgetExceededError,
+    CancelledError,
+    ConfigurationError,
+    ConnectionError,
+    ContentPolicyError,
+    ContextWindowExceededError,
     ConversionError,
     DecodeError,
     EncodeError,
+    InvalidRequestError,
+    NoKeyAvailableError,
+    NotFoundError,
     OmniLLMError,
+    OverloadedError,
+    PermissionDeniedError,
+    ProviderError,
+    ProviderStreamError,
+    RateLimitError,
+    ResponseTooLargeError,
+    ServerError,
+    StreamError,
+    StreamInterruptedError,
+    TimeoutError,
+    TruncatedStreamError,
+    UnsupportedError,
     WireFormatError,
 )
 from .model import (
@@ -44,16 +67,36 @@ from .transcode import (
 )
 from .wire import WireFormat
 
-__version__ = "0.1.0"
-
 __all__ = [
     "__version__",
     # errors
     "OmniLLMError",
+    "WireFormatError",
     "DecodeError",
     "EncodeError",
     "ConversionError",
-    "WireFormatError",
+    "ConfigurationError",
+    "UnsupportedError",
+    "ProviderError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "InvalidRequestError",
+    "ContextWindowExceededError",
+    "ContentPolicyError",
+    "RateLimitError",
+    "OverloadedError",
+    "ServerError",
+    "TimeoutError",
+    "ConnectionError",
+    "ResponseTooLargeError",
+    "StreamError",
+    "ProviderStreamError",
+    "TruncatedStreamError",
+    "StreamInterruptedError",
+    "BudgetExceededError",
+    "CancelledError",
+    "NoKeyAvailableError",
     # model
     "LlmRequest",
     "LlmResponse",

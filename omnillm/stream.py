@@ -296,3 +296,48 @@ def _kind_of(item: OutputItem) -> str:
     if isinstance(item, OpaquePart):
         return "opaque"
     return "message"
+
+
+def events_from_response(response: LlmResponse, *, chunk_chars: int = 16) -> List[StreamEvent]:
+    """The canonical events a provider would stream for ``response``.
+
+    Text, refusal, reasoning and tool-call arguments are cut into deltas of at most
+    ``chunk_chars`` characters; each item is closed with its final form so that opaque
+    detail (signatures, citations) survives. Folding the result with `StreamAccumulator`
+    gives back ``response`` (output, stop reason and usage). Used by the mock provider,
+    the response cache and the demo.
+    """
+    step = max(1, chunk_chars)
+
+    def pieces(text: str) -> List[str]:
+        return [text[i : i + step] for i in range(0, len(text), step)] or [""]
+
+    events: List[StreamEvent] = [ResponseStarted(response.id, response.model, response.created)]
+    for index, item in enumerate(response.output):
+        if isinstance(item, ToolCallPart):
+            events.append(ToolCallStarted(index, item.id, item.name, item.item_id, item.synthetic_id))
+            events.extend(ToolCallArgumentsDelta(index, p) for p in pieces(item.arguments) if p)
+        elif isinstance(item, ReasoningPart):
+            events.append(OutputItemAdded(index, "reasoning", item.id))
+            if item.text:
+                events.extend(ReasoningDelta(index, p) for p in pieces(item.text))
+            for k, summary in enumerate(item.summary):
+                events.extend(ReasoningDelta(index, p, "summary", k) for p in pieces(summary))
+            if item.signature is not None or item.encrypted_content is not None:
+                events.append(ReasoningSignatureDelta(index, item.signature, item.encrypted_content, item.source))
+        elif isinstance(item, Message):
+            events.append(OutputItemAdded(index, "message"))
+            for part in item.content:
+                if isinstance(part, TextPart):
+                    events.extend(TextDelta(index, p) for p in pieces(part.text))
+                elif isinstance(part, RefusalPart):
+                    events.extend(RefusalDelta(index, p) for p in pieces(part.text))
+        else:
+            events.append(OutputItemAdded(index, "opaque"))
+        events.append(OutputItemDone(index, item))
+    if response.usage is not None:
+        events.append(UsageUpdate(response.usage))
+    events.append(
+        ResponseCompleted(response.stop_reason, response.raw_stop_reason, response.stop_sequence, response.usage)
+    )
+    return events

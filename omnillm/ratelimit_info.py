@@ -1,0 +1,252 @@
+"""What a provider's response headers say about its rate limits, as a plain value.
+
+The transport layer parses response headers into a `RateLimitInfo` (with
+`parse_rate_limit_headers`) and a retry delay (with `parse_retry_after`); the gateway's
+limiters use both to tighten their local view of a key. Pure functions: no I/O, and
+the wall clock is a parameter.
+
+Formats understood:
+
+* OpenAI (and Azure OpenAI): ``x-ratelimit-{limit,remaining,reset}-{requests,tokens}``;
+  resets are Go-style durations such as ``1s``, ``6m0s``, ``20ms``, ``1h2m3.5s``.
+* Anthropic: ``anthropic-ratelimit-{requests,tokens}-{limit,remaining,reset}``; resets are
+  RFC 3339 timestamps, turned into seconds from ``now_wall``. When the combined
+  ``tokens`` headers are absent, the input-token headers stand in for them (the input
+  limit is the one a request's prompt is checked against before it runs).
+* ``retry-after-ms`` (milliseconds, preferred when present) and ``retry-after``
+  (seconds, or an HTTP-date).
+
+Gemini sends no rate-limit headers; its delay is in the error body (``RetryInfo``),
+which the error decoder reads. A malformed header value is treated as absent: a
+provider's bookkeeping header is advice, and a typo in it must not fail a call that
+otherwise succeeded.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import Mapping, Optional, Tuple, Union
+
+from .http import Headers
+
+HeaderSource = Union[Headers, Mapping[str, str]]
+"""Anything with a case-insensitive (`Headers`) or lower-case-keyed ``get``."""
+
+
+@dataclass(frozen=True)
+class RateLimitInfo:
+    """A provider's rate-limit state after one response; every field may be unknown (None).
+
+    ``limit_*`` is the ceiling of the current window, ``remaining_*`` what is left of it and
+    ``reset_*_s`` the seconds until it is fully replenished.
+    """
+
+    limit_requests: Optional[int] = None
+    remaining_requests: Optional[int] = None
+    reset_requests_s: Optional[float] = None
+    limit_tokens: Optional[int] = None
+    remaining_tokens: Optional[int] = None
+    reset_tokens_s: Optional[float] = None
+
+    @property
+    def empty(self) -> bool:
+        """True when no field is known."""
+        return all(getattr(self, name) is None for name in self.__dataclass_fields__)
+
+
+# Go's time.Duration text form: an optional sign, then number+unit pairs.
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_UNIT_SECONDS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "μs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
+
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|z|[+-]\d{2}:\d{2})\Z",
+)
+
+
+def parse_duration(text: str) -> Optional[float]:
+    """Seconds in a Go-style duration (``6m0s``, ``20ms``, ``1.5s``, ``0``), or None if malformed.
+
+    A bare number is read as seconds, which is what some OpenAI-compatible servers send.
+    """
+    value = text.strip()
+    if not value:
+        return None
+    try:
+        bare = float(value)
+    except ValueError:
+        pass
+    else:
+        return bare if math.isfinite(bare) and bare >= 0 else None
+    position = 0
+    total = 0.0
+    for match in _DURATION_PART.finditer(value):
+        if match.start() != position:
+            return None
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        position = match.end()
+    if position != len(value):
+        return None
+    return total
+
+
+def parse_rfc3339(text: str) -> Optional[float]:
+    """The POSIX timestamp of an RFC 3339 date-time (``2026-12-01T18:24:00Z``), or None."""
+    match = _RFC3339.match(text.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    fraction = float(match.group(7)) if match.group(7) else 0.0
+    zone = match.group(8)
+    if zone in ("Z", "z"):
+        offset = timedelta(0)
+    else:
+        sign = -1 if zone[0] == "-" else 1
+        offset = sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+    try:
+        # A leap second (:60) is folded into the next second.
+        moment = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=timezone(offset))
+    except ValueError:
+        return None
+    return moment.timestamp() + fraction + (1 if second == 60 else 0)
+
+
+def _get(headers: HeaderSource, name: str) -> Optional[str]:
+    if isinstance(headers, Headers):
+        return headers.get(name)
+    value = headers.get(name)
+    if value is None:
+        for key, candidate in headers.items():
+            if key.lower() == name:
+                return candidate
+    return value
+
+
+def _int(headers: HeaderSource, name: str) -> Optional[int]:
+    raw = _get(headers, name)
+    if raw is None:
+        return None
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        try:
+            number = float(raw.strip())
+        except ValueError:
+            return None
+        if not math.isfinite(number):
+            return None
+        value = int(number)
+    return value if value >= 0 else None
+
+
+def _openai_reset(headers: HeaderSource, name: str) -> Optional[float]:
+    raw = _get(headers, name)
+    return None if raw is None else parse_duration(raw)
+
+
+def _anthropic_reset(headers: HeaderSource, name: str, now_wall: float) -> Optional[float]:
+    raw = _get(headers, name)
+    if raw is None:
+        return None
+    moment = parse_rfc3339(raw)
+    if moment is None:
+        # Some proxies forward a duration instead of a timestamp.
+        return parse_duration(raw)
+    return max(0.0, moment - now_wall)
+
+
+def _anthropic_tokens(headers: HeaderSource, now_wall: float) -> Tuple[Optional[int], Optional[int], Optional[float]]:
+    for kind in ("tokens", "input-tokens"):
+        prefix = f"anthropic-ratelimit-{kind}"
+        limit = _int(headers, f"{prefix}-limit")
+        remaining = _int(headers, f"{prefix}-remaining")
+        reset = _anthropic_reset(headers, f"{prefix}-reset", now_wall)
+        if limit is not None or remaining is not None or reset is not None:
+            return limit, remaining, reset
+    return None, None, None
+
+
+def parse_rate_limit_headers(headers: HeaderSource, now_wall: Optional[float] = None) -> Optional[RateLimitInfo]:
+    """The rate-limit state in OpenAI- or Anthropic-style response headers, or None if there is none.
+
+    ``now_wall`` is the current POSIX time (``time.time()`` when omitted); it turns
+    Anthropic's absolute reset times into seconds from now.
+    """
+    openai = RateLimitInfo(
+        limit_requests=_int(headers, "x-ratelimit-limit-requests"),
+        remaining_requests=_int(headers, "x-ratelimit-remaining-requests"),
+        reset_requests_s=_openai_reset(headers, "x-ratelimit-reset-requests"),
+        limit_tokens=_int(headers, "x-ratelimit-limit-tokens"),
+        remaining_tokens=_int(headers, "x-ratelimit-remaining-tokens"),
+        reset_tokens_s=_openai_reset(headers, "x-ratelimit-reset-tokens"),
+    )
+    if not openai.empty:
+        return openai
+    wall = time.time() if now_wall is None else now_wall
+    limit_tokens, remaining_tokens, reset_tokens = _anthropic_tokens(headers, wall)
+    anthropic = RateLimitInfo(
+        limit_requests=_int(headers, "anthropic-ratelimit-requests-limit"),
+        remaining_requests=_int(headers, "anthropic-ratelimit-requests-remaining"),
+        reset_requests_s=_anthropic_reset(headers, "anthropic-ratelimit-requests-reset", wall),
+        limit_tokens=limit_tokens,
+        remaining_tokens=remaining_tokens,
+        reset_tokens_s=reset_tokens,
+    )
+    return None if anthropic.empty else anthropic
+
+
+def parse_retry_after(headers: HeaderSource, now_wall: Optional[float] = None) -> Optional[float]:
+    """Seconds the provider asked to wait (``retry-after-ms`` first, then ``retry-after``), or None.
+
+    ``retry-after`` may be seconds or an HTTP-date; a date is measured from ``now_wall``
+    (``time.time()`` when omitted) and a date in the past means 0. Negative, non-finite
+    or malformed values count as absent.
+    """
+    raw_ms = _get(headers, "retry-after-ms")
+    if raw_ms is not None:
+        try:
+            millis = float(raw_ms.strip())
+        except ValueError:
+            millis = math.nan
+        if math.isfinite(millis) and millis >= 0:
+            return millis / 1000.0
+    raw = _get(headers, "retry-after")
+    if raw is None:
+        return None
+    try:
+        seconds = float(raw.strip())
+    except ValueError:
+        pass
+    else:
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    try:
+        moment = parsedate_to_datetime(raw.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        # RFC 9110 HTTP-dates are always GMT.
+        moment = moment.replace(tzinfo=timezone.utc)
+    wall = time.time() if now_wall is None else now_wall
+    return max(0.0, moment.timestamp() - wall)
+
+
+__all__ = [
+    "RateLimitInfo",
+    "parse_rate_limit_headers",
+    "parse_retry_after",
+    "parse_duration",
+    "parse_rfc3339",
+]

@@ -1,0 +1,270 @@
+"""The default transport: a thread-safe urllib3 ``PoolManager`` with keep-alive.
+
+urllib3 is imported when the first request is sent, so ``import omnillm`` stays
+standard-library only. Connections return to the pool after a call and after a stream
+read to its end; a stream closed early (or garbage-collected) drops its socket, since
+the unread rest of the body cannot be skipped cheaply, and frees its pool slot.
+
+The pool is recreated in a child process after ``os.fork`` (a socket shared by parent
+and child would interleave their traffic).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import threading
+import time
+import weakref
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Optional
+
+from .._version import __version__
+from ..errors import ConnectionError, ResponseTooLargeError, TimeoutError
+from ..http import ByteStream, Headers, TransportRequest, TransportResponse
+from . import Timeout
+
+if TYPE_CHECKING:  # pragma: no cover
+    import urllib3
+
+USER_AGENT = f"omnillm/{__version__} python/{platform.python_version()}"
+
+#: Default bound on a non-streamed response body: 64 MiB.
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
+_CHUNK = 64 * 1024
+
+
+class Urllib3Transport:
+    """A `Transport` over a urllib3 ``PoolManager``: keep-alive, TLS verification on by default.
+
+    ``pool_maxsize`` connections are kept per host (``num_pools`` hosts). ``proxy_url``
+    routes through an HTTP(S) proxy; ``ca_certs`` names a CA bundle file; ``verify=False``
+    disables TLS verification (never the default). ``max_response_bytes`` bounds a
+    non-streamed body. ``timeout`` is the default when `send` is given none.
+    """
+
+    def __init__(
+        self,
+        *,
+        pool_maxsize: int = 10,
+        num_pools: int = 10,
+        proxy_url: Optional[str] = None,
+        proxy_headers: Optional[Dict[str, str]] = None,
+        ca_certs: Optional[str] = None,
+        verify: bool = True,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        timeout: Optional[Timeout] = None,
+        user_agent: str = USER_AGENT,
+    ) -> None:
+        self.pool_maxsize = pool_maxsize
+        self.num_pools = num_pools
+        self.proxy_url = proxy_url
+        self._proxy_headers = dict(proxy_headers or {})
+        self.ca_certs = ca_certs
+        self.verify = verify
+        self.max_response_bytes = max_response_bytes
+        self.timeout = timeout or Timeout()
+        self.user_agent = user_agent
+        self._manager: Optional[Any] = None
+        self._lock = threading.Lock()
+        _after_fork.add(self)
+
+    def __repr__(self) -> str:
+        proxy = " proxy" if self.proxy_url else ""
+        return f"Urllib3Transport(pool_maxsize={self.pool_maxsize}{proxy}, verify={self.verify})"
+
+    # ------------------------------------------------------------------ pool
+
+    def _pool(self) -> Any:
+        manager = self._manager
+        if manager is not None:
+            return manager
+        with self._lock:
+            if self._manager is None:
+                import urllib3
+
+                kw: Dict[str, Any] = {"maxsize": self.pool_maxsize, "block": False, "retries": False}
+                if self.verify:
+                    kw["cert_reqs"] = "CERT_REQUIRED"
+                    if self.ca_certs:
+                        kw["ca_certs"] = self.ca_certs
+                else:
+                    kw["cert_reqs"] = "CERT_NONE"
+                if self.proxy_url:
+                    self._manager = urllib3.ProxyManager(
+                        self.proxy_url, num_pools=self.num_pools, proxy_headers=self._proxy_headers or None, **kw
+                    )
+                else:
+                    self._manager = urllib3.PoolManager(num_pools=self.num_pools, **kw)
+            return self._manager
+
+    def _forget_pool(self) -> None:
+        # In a forked child: the parent's sockets must not be used, nor closed (that would
+        # shut them for the parent too); drop the references and start afresh.
+        self._lock = threading.Lock()
+        self._manager = None
+
+    def close(self) -> None:
+        """Close every pooled connection; the transport stays usable (a new pool is made)."""
+        with self._lock:
+            manager, self._manager = self._manager, None
+        if manager is not None:
+            manager.clear()
+
+    # ------------------------------------------------------------------ send
+
+    def send(
+        self, request: TransportRequest, *, stream: bool = False, timeout: Optional[Timeout] = None
+    ) -> TransportResponse:
+        """Send ``request``; see `omnillm.transport.Transport.send`."""
+        import urllib3
+
+        limits = timeout or self.timeout
+        deadline = time.monotonic() + limits.total if limits.total is not None else None
+        headers = request.headers.copy()
+        headers.setdefault("User-Agent", self.user_agent)
+        body = request.body_bytes()
+        if body and request.body.content_type:
+            headers.setdefault("Content-Type", request.body.content_type)
+        url = request.full_url()
+        try:
+            response = self._pool().request(
+                request.method,
+                url,
+                body=body if body or request.method not in ("GET", "HEAD", "DELETE") else None,
+                headers=dict(headers.items()),
+                preload_content=False,
+                decode_content=True,
+                redirect=False,
+                retries=False,
+                timeout=_urllib3_timeout(urllib3, limits, deadline),
+            )
+        except Exception as exc:
+            raise _network_error(exc, url) from None
+        out_headers = Headers(response.headers.items())
+        if stream:
+            state = {"eof": False}
+            chunks = _chunks(response, deadline, url, state)
+            return TransportResponse(
+                response.status, out_headers, b"", ByteStream(chunks, _releaser(response, state)), url=url
+            )
+        try:
+            data = _read_bounded(response, self.max_response_bytes, deadline, url)
+        except BaseException:
+            response.close()
+            response.release_conn()
+            raise
+        response.release_conn()
+        return TransportResponse(response.status, out_headers, data, url=url)
+
+
+def _urllib3_timeout(urllib3: Any, limits: Timeout, deadline: Optional[float]) -> Any:
+    read = limits.read
+    if deadline is not None:
+        left = max(deadline - time.monotonic(), 0.001)
+        read = left if read is None else min(read, left)
+    return urllib3.Timeout(connect=limits.connect, read=read, total=limits.total)
+
+
+def _check_deadline(deadline: Optional[float], url: str) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise TimeoutError(f"overall deadline passed while reading {_safe_url(url)}", retryable=True)
+
+
+def _read_bounded(response: Any, limit: int, deadline: Optional[float], url: str) -> bytes:
+    parts = []
+    size = 0
+    try:
+        while True:
+            piece = response.read(_CHUNK)
+            if not piece:
+                break
+            size += len(piece)
+            if size > limit:
+                raise ResponseTooLargeError(
+                    f"response body from {_safe_url(url)} passed the maximum of {limit} bytes",
+                    status=response.status,
+                )
+            parts.append(piece)
+            _check_deadline(deadline, url)
+    except ResponseTooLargeError:
+        raise
+    except TimeoutError:
+        raise
+    except Exception as exc:
+        raise _network_error(exc, url) from None
+    return b"".join(parts)
+
+
+def _chunks(response: Any, deadline: Optional[float], url: str, state: Dict[str, bool]) -> Iterator[bytes]:
+    # read1 returns as soon as any bytes arrive, so an SSE event is handed on when it
+    # lands rather than when a fixed-size buffer fills.
+    try:
+        while True:
+            piece = response.read1(_CHUNK)
+            if not piece:
+                state["eof"] = True
+                return
+            yield piece
+            _check_deadline(deadline, url)
+    except GeneratorExit:
+        raise
+    except TimeoutError:
+        raise
+    except Exception as exc:
+        raise _network_error(exc, url) from None
+
+
+def _releaser(response: urllib3.BaseHTTPResponse, state: Dict[str, bool]) -> Callable[[], None]:
+    def release() -> None:
+        if not state["eof"]:
+            # Unread bytes remain: the socket cannot be reused, so close it first.
+            response.close()
+        response.release_conn()
+
+    return release
+
+
+def _safe_url(url: str) -> str:
+    # Query strings may hold credentials (Gemini ?key=...): never put them in a message.
+    return url.split("?", 1)[0]
+
+
+def _network_error(exc: BaseException, url: str) -> Exception:
+    from urllib3 import exceptions as e
+
+    where = _safe_url(url)
+    name = type(exc).__name__
+    # NewConnectionError subclasses ConnectTimeoutError in urllib3 2: test it first.
+    if isinstance(exc, e.NewConnectionError):
+        return ConnectionError(f"could not connect to {where} ({name})", retryable=True)
+    if isinstance(exc, e.ConnectTimeoutError):
+        return TimeoutError(f"connecting to {where} timed out", retryable=True)
+    if isinstance(exc, (e.ReadTimeoutError, e.TimeoutError)):
+        return TimeoutError(f"no data from {where} within the read timeout", retryable=True)
+    if isinstance(exc, e.SSLError):
+        return ConnectionError(f"TLS failure talking to {where} ({name})", retryable=False)
+    if isinstance(exc, e.ProxyError):
+        return ConnectionError(f"proxy failure reaching {where} ({name})", retryable=True)
+    if isinstance(exc, (e.ProtocolError, e.HTTPError, OSError)):
+        return ConnectionError(f"connection to {where} broke ({name})", retryable=True)
+    return ConnectionError(f"request to {where} failed ({name})", retryable=True)
+
+
+class _ForkRegistry:
+    """Transports to reset in a forked child; weak, so transports are still collected."""
+
+    def __init__(self) -> None:
+        self._items: weakref.WeakSet[Urllib3Transport] = weakref.WeakSet()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._reset)
+
+    def add(self, transport: Urllib3Transport) -> None:
+        self._items.add(transport)
+
+    def _reset(self) -> None:
+        for transport in list(self._items):
+            transport._forget_pool()
+
+
+_after_fork = _ForkRegistry()
