@@ -208,30 +208,43 @@ def parse_rate_limit_headers(headers: HeaderSource, now_wall: Optional[float] = 
     return None if anthropic.empty else anthropic
 
 
+_INFINITY_LITERALS = frozenset({"inf", "+inf", "infinity", "+infinity"})
+
+
+def _delay(raw: str) -> Optional[float]:
+    """A non-negative number of the header, inf for one too large to represent, else None."""
+    text = raw.strip()
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if math.isnan(value) or value < 0:
+        return None
+    if math.isinf(value):
+        return None if text.lower() in _INFINITY_LITERALS else math.inf
+    return value
+
+
 def parse_retry_after(headers: HeaderSource, now_wall: Optional[float] = None) -> Optional[float]:
     """Seconds the provider asked to wait (``retry-after-ms`` first, then ``retry-after``), or None.
 
     ``retry-after`` may be seconds or an HTTP-date; a date is measured from ``now_wall``
-    (``time.time()`` when omitted) and a date in the past means 0. Negative, non-finite
-    or malformed values count as absent.
+    (``time.time()`` when omitted) and a date in the past means 0. A number too large
+    for a float (``1e400``) is ``math.inf``: the server asked for a wait longer than any
+    retry should honour (openai-python reads it the same way). Negative, NaN, literal
+    infinity and malformed values count as absent.
     """
     raw_ms = _get(headers, "retry-after-ms")
     if raw_ms is not None:
-        try:
-            millis = float(raw_ms.strip())
-        except ValueError:
-            millis = math.nan
-        if math.isfinite(millis) and millis >= 0:
+        millis = _delay(raw_ms)
+        if millis is not None:
             return millis / 1000.0
     raw = _get(headers, "retry-after")
     if raw is None:
         return None
-    try:
-        seconds = float(raw.strip())
-    except ValueError:
-        pass
-    else:
-        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    seconds = _delay(raw)
+    if seconds is not None:
+        return seconds
     try:
         moment = parsedate_to_datetime(raw.strip())
     except (TypeError, ValueError, IndexError):

@@ -178,6 +178,12 @@ def test_unusable_retry_after_is_none(headers: dict) -> None:
     assert parse_retry_after(headers, NOW) is None
 
 
+def test_a_retry_after_too_large_for_a_float_is_infinite() -> None:
+    assert parse_retry_after({"retry-after": "1e400"}, NOW) == math.inf
+    assert parse_retry_after({"retry-after-ms": "9" * 400}, NOW) == math.inf
+    assert parse_retry_after({"retry-after": "Infinity"}, NOW) is None
+
+
 def test_bad_retry_after_ms_falls_back_to_retry_after() -> None:
     assert parse_retry_after({"retry-after-ms": "nan", "retry-after": "4"}, NOW) == 4.0
 
