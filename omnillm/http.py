@@ -12,6 +12,7 @@ Header values that hold credentials never show in a ``repr``: see `SECRET_HEADER
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import (
     Any,
@@ -270,37 +271,72 @@ class TransportRequest:
 class ByteStream:
     """An iterator of body chunks that releases its connection when closed.
 
-    ``close`` is idempotent; the transport's release callback runs once, whether the
-    stream was read to the end, closed early, or garbage-collected unread.
+    ``close`` is idempotent and may be called from any thread: while another thread is
+    blocked reading, it calls ``abort`` (which must make that read return or fail, such as
+    shutting the socket) and the reading thread finishes the cleanup. The ``release``
+    callback runs once, whether the stream was read to the end, closed early, or
+    garbage-collected unread.
     """
 
-    def __init__(self, chunks: Iterator[bytes], release: Optional[Callable[[], None]] = None) -> None:
+    def __init__(
+        self,
+        chunks: Iterator[bytes],
+        release: Optional[Callable[[], None]] = None,
+        abort: Optional[Callable[[], None]] = None,
+    ) -> None:
         self._chunks = chunks
         self._release = release
+        self._abort = abort
+        self._lock = threading.Lock()
+        self._reading = False
         self.closed = False
 
     def __iter__(self) -> Iterator[bytes]:
         return self
 
     def __next__(self) -> bytes:
-        if self.closed:
-            raise StopIteration
+        with self._lock:
+            if self.closed:
+                raise StopIteration
+            self._reading = True
         try:
-            return next(self._chunks)
-        except StopIteration:
-            self.close()
-            raise
+            piece = next(self._chunks)
         except BaseException:
-            self.close()
+            with self._lock:
+                self._reading = False
+            self._cleanup()
             raise
+        with self._lock:
+            self._reading = False
+            aborted = self._is_closed()  # close() may have run in another thread meanwhile
+        if aborted:
+            self._cleanup()
+            raise StopIteration
+        return piece
+
+    def _is_closed(self) -> bool:
+        return self.closed
 
     def close(self) -> None:
         """Stop reading and give the connection back (or drop it when unread)."""
-        if self.closed:
+        with self._lock:
+            if self.closed and not self._reading:
+                return
+            self.closed = True
+            busy = self._reading
+        if busy:
+            # Another thread is inside next(): interrupt its read; it cleans up after.
+            if self._abort is not None:
+                self._abort()
             return
-        self.closed = True
-        release, self._release = self._release, None
-        closer = getattr(self._chunks, "close", None)
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        with self._lock:
+            self.closed = True
+            release, self._release = self._release, None
+            chunks, self._chunks = self._chunks, iter(())
+        closer = getattr(chunks, "close", None)
         try:
             if closer is not None:
                 closer()

@@ -398,6 +398,8 @@ class LlmResponse:
 
     ``stop_reason`` is one of `STOP_REASONS`; ``raw_stop_reason`` is the provider's own
     value. ``choices`` holds candidates beyond the first when ``n`` > 1.
+    ``cost_micros`` is what the call cost in micro-dollars when a gateway priced it, and
+    ``cached`` marks a response served from a response cache; neither is wire data.
     """
 
     id: str
@@ -410,6 +412,13 @@ class LlmResponse:
     created: Optional[int] = None
     choices: List[Choice] = field(default_factory=list)
     extensions: Extensions = field(default_factory=dict)
+    cost_micros: Optional[int] = field(default=None, compare=False)
+    cached: bool = field(default=False, compare=False)
+
+    @property
+    def cost_usd(self) -> Optional[float]:
+        """``cost_micros`` in US dollars (None when the call was not priced)."""
+        return None if self.cost_micros is None else self.cost_micros / 1_000_000
 
     @property
     def text(self) -> str:

@@ -52,7 +52,8 @@ def test_usd_converts_exactly() -> None:
     assert usd_to_micros("0.00875") == 8_750
     assert usd_to_micros(3) == 3_000_000
     assert usd_to_micros(Decimal("0.000001")) == 1
-    for bad in ("0.0000001", "-1", "abc", 0.1, "NaN"):
+    assert usd_to_micros(0.1) == 100_000 and usd_to_micros(2.5) == 2_500_000  # floats by their decimal form
+    for bad in ("0.0000001", "-1", "abc", 1e-7, "NaN"):
         with pytest.raises(ConfigurationError):
             usd_to_micros(bad)  # type: ignore[arg-type]
 

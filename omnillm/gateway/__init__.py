@@ -31,6 +31,16 @@ from .circuit import (
     Outcome,
     classify,
 )
+from .gateway import (
+    AttemptInfo,
+    Gateway,
+    GatewayBuilder,
+    GatewayStream,
+    KeyStatus,
+    PoolConfig,
+    PoolStatus,
+    Target,
+)
 from .keys import KeyConfig
 from .pricing import (
     EMBEDDED_PRICES,
@@ -48,6 +58,15 @@ from .retry import RetryDecision, RetryPolicy
 from .state import AtomicInt, BucketSpec, BudgetTotals, InMemoryState, StateBackend
 
 __all__ = [
+    # the gateway
+    "Gateway",
+    "GatewayBuilder",
+    "GatewayStream",
+    "PoolConfig",
+    "PoolStatus",
+    "KeyStatus",
+    "AttemptInfo",
+    "Target",
     # keys and balancing
     "KeyConfig",
     "Candidate",

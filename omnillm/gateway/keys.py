@@ -8,6 +8,7 @@ from types import MappingProxyType
 from typing import Iterable, Mapping, Optional, Union
 
 from ..errors import ConfigurationError
+from ..providers.settings import ProviderSettings
 
 ModelsSpec = Union[Mapping[str, str], Iterable[str], None]
 """The models a key serves: names, or a mapping from the requested name to the provider's name."""
@@ -43,6 +44,11 @@ class KeyConfig:
     ``rpm``/``tpm`` are requests and tokens per minute and ``max_concurrent`` the number
     of calls in flight at once; None means no local limit. ``weight`` (a positive
     integer) is the key's share under weighted balancing.
+
+    How to reach the provider with this key: ``base_url`` overrides the provider's base
+    URL, ``settings`` holds the other provider settings (Azure endpoint and deployment,
+    Vertex project, Bedrock region, extra headers), ``wire_format`` picks the
+    generation format when the provider speaks several.
     """
 
     provider: str
@@ -53,6 +59,9 @@ class KeyConfig:
     rpm: Optional[int] = None
     tpm: Optional[int] = None
     max_concurrent: Optional[int] = None
+    base_url: Optional[str] = None
+    settings: Optional[ProviderSettings] = None
+    wire_format: Optional[str] = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.provider, str) or not self.provider.strip():

@@ -46,16 +46,20 @@ from ..model import (
 
 PER_MILLION = 1_000_000
 
-Number = Union[int, str, Decimal]
-"""A USD amount as an int, a decimal string (``"0.125"``) or a `Decimal`; never a float."""
+Number = Union[int, float, str, Decimal]
+"""A USD amount as an int, a float, a decimal string (``"0.125"``) or a `Decimal`.
+
+A float is read through its shortest decimal form (``2.5`` -> ``"2.5"``), so the prices
+people write convert exactly; one that is not a whole number of micro-dollars is refused.
+"""
 
 
 def usd_to_micros(amount: Number) -> int:
     """``amount`` USD as an exact integer of micro-dollars (``"2.50"`` -> 2_500_000)."""
-    if isinstance(amount, bool) or not isinstance(amount, (int, str, Decimal)):
-        raise ConfigurationError(f"price: give USD as an int, a decimal string or a Decimal, not {amount!r}")
+    if isinstance(amount, bool) or not isinstance(amount, (int, float, str, Decimal)):
+        raise ConfigurationError(f"price: give USD as a number, a decimal string or a Decimal, not {amount!r}")
     try:
-        micros = Decimal(amount) * PER_MILLION
+        micros = Decimal(repr(amount) if isinstance(amount, float) else amount) * PER_MILLION
     except ArithmeticError:
         raise ConfigurationError(f"price: {amount!r} is not a number") from None
     if not micros.is_finite() or micros < 0 or micros != micros.to_integral_value():

@@ -184,6 +184,25 @@ class InMemoryState:
         self._slots: Dict[str, AtomicInt] = {}
         self._breakers: Dict[str, object] = {}
 
+    def forked(self) -> InMemoryState:
+        """A copy for a forked child: what was spent stays, nothing is in flight.
+
+        Reservations and concurrency slots held at fork time belong to the parent's
+        calls; the child starts with them empty, and with fresh locks.
+        """
+        child = InMemoryState()
+        for name, cell in list(self._budgets.items()):
+            spent = cell.get() // _PACK
+            child._budgets[name] = AtomicInt(spent * _PACK)
+            amount, count = self._overspend.get(name, (AtomicInt(0), AtomicInt(0)))
+            child._overspend[name] = (AtomicInt(amount.get()), AtomicInt(count.get()))
+        child._buckets = {
+            name: list(entry) for name, entry in list(self._buckets.items()) if not name.endswith("/concurrency")
+        }
+        child._slots = {pool: AtomicInt(cell.get()) for pool, cell in list(self._slots.items())}
+        child._breakers = dict(self._breakers)
+        return child
+
     # ------------------------------------------------------------------ budgets
 
     def _budget(self, name: str) -> AtomicInt:

@@ -82,7 +82,7 @@ class RequestsTransport:
                 response.status_code,
                 out_headers,
                 b"",
-                ByteStream(_chunks(response, deadline, url, state), _closer(response, state)),
+                ByteStream(_chunks(response, deadline, url, state), _closer(response, state), _aborter(response)),
                 url=url,
             )
         try:
@@ -95,7 +95,7 @@ class RequestsTransport:
         parts = []
         size = 0
         try:
-            for piece in response.iter_content(chunk_size=_CHUNK):
+            for piece in _pieces(response):
                 size += len(piece)
                 if size > self.max_response_bytes:
                     raise ResponseTooLargeError(
@@ -111,6 +111,20 @@ class RequestsTransport:
         return b"".join(parts)
 
 
+def _pieces(response: Any) -> Iterator[bytes]:
+    """The body as it arrives: a streamed event at once, and deadline checks between receives."""
+    raw = getattr(response, "raw", None)
+    read1 = getattr(raw, "read1", None)
+    if read1 is None:  # a mocked or adapted response: fall back to requests' iteration
+        yield from response.iter_content(chunk_size=None)
+        return
+    while True:
+        piece = read1(_CHUNK, decode_content=True)
+        if not piece:
+            return
+        yield piece
+
+
 def _check_deadline(deadline: Optional[float], url: str) -> None:
     if deadline is not None and time.monotonic() > deadline:
         raise TimeoutError(f"overall deadline passed while reading {_safe_url(url)}", retryable=True)
@@ -118,8 +132,7 @@ def _check_deadline(deadline: Optional[float], url: str) -> None:
 
 def _chunks(response: Any, deadline: Optional[float], url: str, state: Dict[str, bool]) -> Iterator[bytes]:
     try:
-        # chunk_size=None hands on data as it arrives (a streamed SSE event at once).
-        for piece in response.iter_content(chunk_size=None):
+        for piece in _pieces(response):
             if piece:
                 yield piece
                 _check_deadline(deadline, url)
@@ -140,6 +153,18 @@ def _closer(response: Any, state: Dict[str, bool]) -> Callable[[], None]:
         response.close()
 
     return close
+
+
+def _aborter(response: Any) -> Callable[[], None]:
+    def abort() -> None:
+        raw = getattr(response, "raw", None)
+        shutdown = getattr(raw, "shutdown", None)
+        if shutdown is not None:
+            shutdown()  # urllib3 >= 2.3: interrupts a read blocked in another thread
+        else:
+            response.close()
+
+    return abort
 
 
 def _network_error(exc: BaseException, url: str) -> Exception:

@@ -146,7 +146,11 @@ class Urllib3Transport:
             state = {"eof": False}
             chunks = _chunks(response, deadline, url, state)
             return TransportResponse(
-                response.status, out_headers, b"", ByteStream(chunks, _releaser(response, state)), url=url
+                response.status,
+                out_headers,
+                b"",
+                ByteStream(chunks, _releaser(response, state), _aborter(response)),
+                url=url,
             )
         try:
             data = _read_bounded(response, self.max_response_bytes, deadline, url)
@@ -176,7 +180,8 @@ def _read_bounded(response: Any, limit: int, deadline: Optional[float], url: str
     size = 0
     try:
         while True:
-            piece = response.read(_CHUNK)
+            # read1 returns what has arrived, so the deadline is checked between receives.
+            piece = response.read1(_CHUNK)
             if not piece:
                 break
             size += len(piece)
@@ -223,6 +228,18 @@ def _releaser(response: urllib3.BaseHTTPResponse, state: Dict[str, bool]) -> Cal
         response.release_conn()
 
     return release
+
+
+def _aborter(response: Any) -> Callable[[], None]:
+    def abort() -> None:
+        # urllib3 >= 2.3 can interrupt a read blocked in another thread; else close the socket.
+        shutdown = getattr(response, "shutdown", None)
+        if shutdown is not None:
+            shutdown()
+        else:
+            response.close()
+
+    return abort
 
 
 def _safe_url(url: str) -> str:

@@ -1,0 +1,1358 @@
+"""`Gateway`: many keys, one thread-safe entry point with balancing, limits, breakers, retries, budgets.
+
+Create one per process and share it between threads (Django views, worker threads).
+Each call goes through the same steps:
+
+1. the logical model is resolved to targets (provider, provider model) through the
+   routes; every key that serves a target is a candidate;
+2. candidates whose breaker is open, that are disabled, cooling down after a 429 or out
+   of local rate limit are skipped; the strategy orders the rest; capacity is taken
+   atomically from the first that admits the call (when none can, the gateway waits up
+   to ``PoolConfig.rate_limit_wait_s``, cancellably, then raises `RateLimitError`);
+3. the worst-case cost is reserved in every applicable budget *before any network I/O*
+   (`BudgetExceededError` otherwise);
+4. the call goes out through that key's `Client`; its outcome feeds the breaker, the
+   limiter (actual tokens, provider rate-limit headers, Retry-After cooldowns) and the
+   latency average; the reservation is settled to the actual cost, or released;
+5. a retryable failure is retried with backoff on the next best key or target (failover
+   across providers for the same logical model), within the attempt bound and the
+   request timeout.
+
+Streams fail over the same way until the first content event reaches the caller; after
+that a failure raises `StreamInterruptedError` carrying the partial response, and the
+budget is settled for what was produced, also when the consumer stops early.
+
+All configuration and state live on the instance: two gateways never share anything.
+The only threads started are those of the pool behind `Gateway.submit` / `Gateway.map`,
+created on first use and shut down by `Gateway.close`. After ``os.fork`` a child
+rebuilds its pools, locks and limiter state from the configuration.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import logging
+import math
+import os
+import random
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    Union,
+)
+
+from ..api import ApiRequest, ApiResponse
+from ..client import Client, ResponseStream
+from ..errors import (
+    CancelledError,
+    ConfigurationError,
+    NoKeyAvailableError,
+    OmniLLMError,
+    ProviderError,
+    RateLimitError,
+    StreamError,
+    StreamInterruptedError,
+    TimeoutError,
+)
+from ..model import LlmRequest, LlmResponse, Usage
+from ..providers import ProviderRegistry, ProviderSettings, embedded_provider_registry
+from ..stream import (
+    OutputItemAdded,
+    ResponseStarted,
+    StreamEvent,
+    UsageUpdate,
+)
+from ..transport import Timeout, Transport
+from .balancing import Candidate, LatencyTracker, Strategy, strategy_named
+from .budget import BudgetReservation, Budgets
+from .cancel import CancellationToken
+from .circuit import (
+    DISABLE,
+    FAILURE,
+    RATE_LIMITED,
+    SUCCESS,
+    BreakerConfig,
+    BreakerPermit,
+    BreakerRegistry,
+    Outcome,
+    classify,
+)
+from .keys import KeyConfig
+from .pricing import PriceTable, Pricing, estimate_request_micros, estimate_tokens
+from .ratelimit import KeyLimiter, Permit
+from .retry import RetryPolicy
+from .state import InMemoryState, StateBackend
+
+logger = logging.getLogger("omnillm")
+
+#: Cooldown after a 429 that named no Retry-After, in seconds.
+DEFAULT_RATE_LIMIT_COOLDOWN_S = 1.0
+
+#: Output tokens assumed for a request that sets no ``max_output_tokens``, when reserving.
+DEFAULT_MAX_OUTPUT_TOKENS = 4096
+
+HOOK_EVENTS = ("request_start", "success", "failure", "retry")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a logical model can be served: a provider id and the model name it knows."""
+
+    provider: str
+    model: str
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    """How a gateway uses its pool of keys.
+
+    ``strategy`` is a `Strategy` or a built-in name (``weighted_round_robin``,
+    ``least_in_flight``, ``lowest_latency``, ``lowest_cost``). ``rate_limit_wait_s``
+    bounds the wait when every eligible key is limited. ``retry`` and ``breaker``
+    configure retries and circuit breakers; ``max_ejection_fraction`` caps the share of
+    keys whose breakers may be open at once; ``per_model_breakers`` adds a breaker per
+    (key, model). ``max_workers`` sizes the thread pool of `Gateway.submit`;
+    ``pool_maxsize`` the connections kept per host; ``latency_alpha`` the EWMA weight.
+    """
+
+    strategy: Union[str, Strategy] = "weighted_round_robin"
+    rate_limit_wait_s: float = 5.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    breaker: BreakerConfig = field(default_factory=BreakerConfig)
+    max_ejection_fraction: float = 0.5
+    per_model_breakers: bool = True
+    max_workers: int = 8
+    pool_maxsize: int = 16
+    latency_alpha: float = 0.3
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.rate_limit_wait_s, (int, float)) and self.rate_limit_wait_s >= 0):
+            raise ConfigurationError(f"PoolConfig: rate_limit_wait_s must be >= 0, not {self.rate_limit_wait_s!r}")
+        for name in ("max_workers", "pool_maxsize"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigurationError(f"PoolConfig: {name} must be a positive integer, not {value!r}")
+
+
+@dataclass(frozen=True)
+class AttemptInfo:
+    """What observability hooks receive for one attempt (never a secret).
+
+    ``call_id`` numbers the gateway call; ``attempt`` counts from 1; ``key`` is the key's
+    label. ``latency_s``, ``cost_micros`` and ``error`` are set on completion;
+    ``delay_s`` on a retry.
+    """
+
+    call_id: int
+    attempt: int
+    key: str
+    provider: str
+    model: str
+    stream: bool = False
+    latency_s: Optional[float] = None
+    cost_micros: Optional[int] = None
+    error: Optional[BaseException] = None
+    delay_s: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class KeyStatus:
+    """One key in `Gateway.pool_status`: health, breaker, traffic, limits, latency, errors, spend."""
+
+    provider: str
+    label: str
+    health: str
+    circuit: str
+    in_flight: int
+    requests: int
+    tokens: int
+    limits: Dict[str, Any]
+    latency_ewma_s: Optional[float]
+    errors: Dict[str, int]
+    spent_micros: int
+
+
+@dataclass(frozen=True)
+class PoolStatus:
+    """A snapshot of the gateway: one `KeyStatus` per key and the budgets."""
+
+    keys: List[KeyStatus]
+    budget: Optional[Dict[str, Any]]
+    budgets: List[Dict[str, Any]]
+
+    def table(self) -> str:
+        """The snapshot as a fixed-width text table."""
+        head = (
+            "key",
+            "provider",
+            "health",
+            "circuit",
+            "in flight",
+            "requests",
+            "tokens",
+            "latency",
+            "errors",
+            "spent $",
+        )
+        rows = [head]
+        for k in self.keys:
+            latency = "-" if k.latency_ewma_s is None else f"{k.latency_ewma_s * 1000:.0f} ms"
+            errs = ", ".join(f"{n}={c}" for n, c in sorted(k.errors.items())) or "-"
+            rows.append(
+                (
+                    k.label,
+                    k.provider,
+                    k.health,
+                    k.circuit,
+                    str(k.in_flight),
+                    str(k.requests),
+                    str(k.tokens),
+                    latency,
+                    errs,
+                    f"{k.spent_micros / 1e6:.6f}",
+                )
+            )
+        widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        if self.budget is not None:
+            b = self.budget
+            lines.append(
+                f"budget: limit ${b['limit_micros'] / 1e6:.6f}, spent ${b['spent_micros'] / 1e6:.6f}, "
+                f"reserved ${b['reserved_micros'] / 1e6:.6f}"
+            )
+        return "\n".join(lines)
+
+
+class _KeyRuntime:
+    """A key with its client, limiter and counters (one per key per gateway)."""
+
+    def __init__(self, key: KeyConfig, client: Client, limiter: KeyLimiter) -> None:
+        self.key = key
+        self.client = client
+        self.limiter = limiter
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.tokens = 0
+        self.spent_micros = 0
+        self.errors: Dict[str, int] = {}
+        self.models_seen: Set[str] = set()
+
+    def count(self, *, tokens: int = 0, spent: int = 0, error: Optional[str] = None) -> None:
+        with self.lock:
+            self.requests += 1
+            self.tokens += tokens
+            self.spent_micros += spent
+            if error is not None:
+                self.errors[error] = self.errors.get(error, 0) + 1
+
+
+@dataclass
+class _Lease:
+    """What one attempt holds: a key, its capacity and breaker admissions, and the money."""
+
+    runtime: _KeyRuntime
+    target: Target
+    permit: Permit
+    breaker_permits: List[Any]
+    reservation: Optional[BudgetReservation]
+    estimate_micros: int
+    input_tokens: int
+
+    def settle(self, gateway: Gateway, usage: Optional[Usage], produced_chars: int = 0) -> int:
+        tokens = usage.total if usage is not None else self.input_tokens + math.ceil(produced_chars / 4)
+        cost = gateway._cost(self.target.model, usage, self.input_tokens, produced_chars)
+        if self.reservation is not None:
+            self.reservation.settle(cost)
+        self.permit.settle(tokens)
+        gateway._released()
+        return cost
+
+    def release(self, gateway: Gateway, *, sent: bool) -> None:
+        if self.reservation is not None:
+            self.reservation.release()
+        self.permit.release(sent=sent)
+        gateway._released()
+
+    def record(self, outcome: Outcome) -> None:
+        # Bad credentials and 429s are about the key, not about one model on it: only the
+        # key's breaker hears them (the limiter handles the cooldown).
+        for n, permit in enumerate(self.breaker_permits):
+            if n > 0 and outcome.kind in (DISABLE, RATE_LIMITED):
+                permit.record(Outcome("neutral", reason=outcome.reason))
+            else:
+                permit.record(outcome)
+
+
+class Gateway:
+    """A thread-safe pool of provider keys behind `call`, `stream`, `call_api`, `submit` and `map`.
+
+    ``keys`` are `KeyConfig` s. ``routes`` maps a logical model name to its targets
+    (`Target` or ``(provider, model)`` pairs, or ``"provider/model"`` strings); a model
+    without a route is served by every key that serves it under that name.
+    ``budget_limit_usd`` sets a gateway-wide budget (``budget_window``: None, ``day`` or
+    ``month``); ``key_budgets_usd`` and ``tag_budgets_usd`` add per-key and per-tag ones
+    (``tag_budget_usd`` gives every other tag its own). ``request_timeout`` (seconds)
+    bounds a whole call including retries. ``prices`` extends or overrides the embedded
+    price table; ``missing_price`` is ``refuse`` or ``zero`` for unpriced models under a
+    budget. ``hooks`` maps events (``request_start``, ``success``, ``failure``,
+    ``retry``) to callables receiving an `AttemptInfo`. ``state`` is the state backend
+    (in-memory by default). ``transport`` is shared by every key (a pooled urllib3
+    transport by default). ``now``/``wall``/``rng`` are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        keys: Sequence[KeyConfig],
+        *,
+        routes: Optional[Mapping[str, Sequence[Union[Target, Tuple[str, str], str]]]] = None,
+        budget_limit_usd: Optional[float] = None,
+        budget_window: Optional[str] = None,
+        key_budgets_usd: Optional[Mapping[str, float]] = None,
+        tag_budgets_usd: Optional[Mapping[str, float]] = None,
+        tag_budget_usd: Optional[float] = None,
+        pool_config: Optional[PoolConfig] = None,
+        request_timeout: float = 60.0,
+        connect_timeout: float = 10.0,
+        prices: Union[PriceTable, Mapping[str, Any], None] = None,
+        missing_price: str = "refuse",
+        hooks: Optional[Mapping[str, Iterable[Callable[[AttemptInfo], None]]]] = None,
+        state: Optional[StateBackend] = None,
+        transport: Optional[Transport] = None,
+        registry: Optional[ProviderRegistry] = None,
+        environ: Optional[Mapping[str, str]] = None,
+        now: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        rng: Optional[random.Random] = None,
+    ) -> None:
+        self._config: Dict[str, Any] = dict(
+            keys=list(keys),
+            routes=routes,
+            budget_limit_usd=budget_limit_usd,
+            budget_window=budget_window,
+            key_budgets_usd=key_budgets_usd,
+            tag_budgets_usd=tag_budgets_usd,
+            tag_budget_usd=tag_budget_usd,
+            pool_config=pool_config,
+            request_timeout=request_timeout,
+            connect_timeout=connect_timeout,
+            prices=prices,
+            missing_price=missing_price,
+            hooks=hooks,
+            state=state,
+            transport=transport,
+            registry=registry,
+            environ=environ,
+            now=now,
+            wall=wall,
+            rng=rng,
+        )
+        self._build(**self._config)
+        _forked.add(self)
+
+    # ------------------------------------------------------------------ construction
+
+    def _build(
+        self,
+        *,
+        keys: List[KeyConfig],
+        routes: Optional[Mapping[str, Sequence[Union[Target, Tuple[str, str], str]]]],
+        budget_limit_usd: Optional[float],
+        budget_window: Optional[str],
+        key_budgets_usd: Optional[Mapping[str, float]],
+        tag_budgets_usd: Optional[Mapping[str, float]],
+        tag_budget_usd: Optional[float],
+        pool_config: Optional[PoolConfig],
+        request_timeout: float,
+        connect_timeout: float,
+        prices: Union[PriceTable, Mapping[str, Any], None],
+        missing_price: str,
+        hooks: Optional[Mapping[str, Iterable[Callable[[AttemptInfo], None]]]],
+        state: Optional[StateBackend],
+        transport: Optional[Transport],
+        registry: Optional[ProviderRegistry],
+        environ: Optional[Mapping[str, str]],
+        now: Callable[[], float],
+        wall: Callable[[], float],
+        rng: Optional[random.Random],
+    ) -> None:
+        if not keys:
+            raise ConfigurationError("a gateway needs at least one key")
+        for key in keys:
+            if not isinstance(key, KeyConfig):
+                raise ConfigurationError(f"keys must be KeyConfig values, not {type(key).__name__}")
+        labels = [k.label for k in keys]
+        duplicate = next((label for label in labels if labels.count(label) > 1), None)
+        if duplicate is not None:
+            raise ConfigurationError(f"two keys share the label {duplicate!r}; labels identify keys")
+        if not (isinstance(request_timeout, (int, float)) and request_timeout > 0):
+            raise ConfigurationError(f"request_timeout must be a positive number of seconds, not {request_timeout!r}")
+        self.pool_config = pool_config if pool_config is not None else PoolConfig()
+        self.request_timeout = float(request_timeout)
+        self.connect_timeout = float(connect_timeout)
+        self._now = now
+        self._wall = wall
+        self._rng = rng if rng is not None else random.Random()
+        self.registry = registry if registry is not None else embedded_provider_registry()
+        self.state: StateBackend = state if state is not None else InMemoryState()
+        strategy = self.pool_config.strategy
+        self.strategy: Strategy = strategy_named(strategy) if isinstance(strategy, str) else strategy
+        self.latency = LatencyTracker(self.pool_config.latency_alpha)
+        self.breakers = BreakerRegistry(
+            self.pool_config.breaker,
+            max_ejection_fraction=self.pool_config.max_ejection_fraction,
+            state=self.state,
+            now=now,
+        )
+        table = prices if isinstance(prices, PriceTable) else None
+        overrides = prices if isinstance(prices, Mapping) else None
+        self.pricing = (
+            Pricing(table, overrides=overrides, missing=missing_price)
+            if table
+            else Pricing(overrides=overrides, missing=missing_price)
+        )
+        self._hooks: Dict[str, List[Callable[[AttemptInfo], None]]] = {event: [] for event in HOOK_EVENTS}
+        for event, fns in (hooks or {}).items():
+            for fn in fns:
+                self.add_hook(event, fn)
+        if transport is None:
+            from ..transport.urllib3_transport import Urllib3Transport
+
+            transport = Urllib3Transport(pool_maxsize=self.pool_config.pool_maxsize)
+            self._owns_transport = True
+        else:
+            self._owns_transport = False
+        self.transport = transport
+        self._runtimes: Dict[str, _KeyRuntime] = {}
+        for key in keys:
+            if key.provider not in self.registry:
+                raise ConfigurationError(f"key {key.label!r}: unknown provider {key.provider!r}")
+            settings = key.settings if key.settings is not None else ProviderSettings()
+            if key.base_url is not None:
+                settings = dataclasses.replace(settings, base_url=key.base_url)
+            secret = key.secret
+            client = Client(
+                key.provider,
+                api_key=secret if isinstance(secret, str) else None,
+                credentials=None if isinstance(secret, str) else secret,  # type: ignore[arg-type]
+                settings=settings,
+                wire_format=key.wire_format,
+                transport=transport,
+                registry=self.registry,
+                environ=environ if environ is not None else {},
+                now=now,
+                wall=wall,
+            )
+            limiter = KeyLimiter.from_key(key, state=self.state, now=now)
+            self._runtimes[key.label] = _KeyRuntime(key, client, limiter)
+            self.breakers.for_key(key.label)  # register every key's breaker before traffic (ejection cap)
+        self.routes: Dict[str, List[Target]] = {}
+        for model, targets in (routes or {}).items():
+            parsed = [_target(t, model) for t in targets]
+            if not parsed:
+                raise ConfigurationError(f"route {model!r} has no targets")
+            for t in parsed:
+                if not any(rt.key.provider == t.provider and rt.key.serves(t.model) for rt in self._runtimes.values()):
+                    raise ConfigurationError(f"route {model!r}: no key serves {t.provider}/{t.model}")
+            self.routes[model] = parsed
+        self.budgets = Budgets(
+            total_micros=_usd("budget_limit_usd", budget_limit_usd),
+            window=budget_window,
+            per_key={k: _usd(f"key_budgets_usd[{k!r}]", v) or 0 for k, v in (key_budgets_usd or {}).items()},
+            per_tag={k: _usd(f"tag_budgets_usd[{k!r}]", v) or 0 for k, v in (tag_budgets_usd or {}).items()},
+            tag_limit_micros=_usd("tag_budget_usd", tag_budget_usd),
+            state=self.state,
+            now_wall=wall,
+        )
+        for label in key_budgets_usd or {}:
+            if label not in self._runtimes:
+                raise ConfigurationError(f"key_budgets_usd names {label!r}, which is not a key label")
+        self._has_budget = bool(budget_limit_usd is not None or key_budgets_usd or tag_budgets_usd or tag_budget_usd)
+        if self._has_budget:
+            # Refuse at construction, not at the first call, when a served model has no price.
+            for model in self._priced_models():
+                self.pricing.require(model)
+        self._released_cond = threading.Condition()
+        self._executor: Optional[concurrent.futures.ThreadPoolExecutor] = None
+        self._executor_lock = threading.Lock()
+        self._calls = 0
+        self._calls_lock = threading.Lock()
+        self._closed = False
+
+    def _priced_models(self) -> List[str]:
+        models = {t.model for ts in self.routes.values() for t in ts}
+        for rt in self._runtimes.values():
+            if rt.key.models is not None:
+                models.update(rt.key.provider_model(m) for m in rt.key.models)
+        return sorted(models)
+
+    @staticmethod
+    def builder() -> GatewayBuilder:
+        """A `GatewayBuilder` for step-by-step construction."""
+        return GatewayBuilder()
+
+    def add_hook(self, event: str, fn: Callable[[AttemptInfo], None]) -> None:
+        """Call ``fn(AttemptInfo)`` on ``event`` (``request_start``, ``success``, ``failure``, ``retry``)."""
+        if event not in self._hooks:
+            raise ConfigurationError(f"unknown hook event {event!r}; events: {', '.join(HOOK_EVENTS)}")
+        self._hooks[event].append(fn)
+
+    def _emit(self, event: str, info: AttemptInfo) -> None:
+        for fn in self._hooks[event]:
+            try:
+                fn(info)
+            except Exception:
+                logger.exception("omnillm gateway hook %s raised; the call goes on", event)
+
+    def __repr__(self) -> str:
+        return f"Gateway(keys={list(self._runtimes)!r}, routes={list(self.routes)!r})"
+
+    # ------------------------------------------------------------------ selection
+
+    def _targets(self, model: str) -> List[Target]:
+        routed = self.routes.get(model)
+        if routed is not None:
+            return routed
+        providers = sorted({rt.key.provider for rt in self._runtimes.values() if rt.key.serves(model)})
+        if not providers:
+            raise NoKeyAvailableError(f"no key serves model {model!r} and no route names it")
+        return [Target(p, model) for p in providers]
+
+    def _candidates(self, targets: List[Target]) -> List[Tuple[_KeyRuntime, Target]]:
+        seen: Dict[str, Tuple[_KeyRuntime, Target]] = {}
+        for target in targets:
+            for rt in self._runtimes.values():
+                if rt.key.provider == target.provider and rt.key.serves(target.model) and rt.key.label not in seen:
+                    seen[rt.key.label] = (rt, target)
+        return list(seen.values())
+
+    def _estimate(self, model: str, input_tokens: int, max_output: int) -> int:
+        """The worst-case cost; an unpriced model under a budget refuses or warns per policy."""
+        if not self._has_budget and self.pricing.price(model) is None:
+            return 0
+        return self.pricing.estimate_micros(model, input_tokens, max_output)
+
+    def _cost(self, model: str, usage: Optional[Usage], input_tokens: int, produced_chars: int) -> int:
+        if self.pricing.price(model) is None and not self._has_budget:
+            return 0
+        if usage is None:
+            usage = Usage(input_tokens=input_tokens, output_tokens=math.ceil(produced_chars / 4))
+        return self.pricing.cost_micros(model, usage)
+
+    def _released(self) -> None:
+        with self._released_cond:
+            self._released_cond.notify_all()
+
+    def _lease(
+        self,
+        request: LlmRequest,
+        targets: List[Target],
+        input_tokens: int,
+        *,
+        avoid: Iterable[str],
+        tag: Optional[str],
+        deadline: float,
+        cancel: Optional[CancellationToken],
+    ) -> _Lease:
+        """Choose a key and take its capacity, breaker admission and budget reservation."""
+        max_output = request.max_output_tokens or DEFAULT_MAX_OUTPUT_TOKENS
+        wait_until = min(deadline, self._now() + self.pool_config.rate_limit_wait_s)
+        # The same bound on the real clock, so an injected clock that stands still cannot spin forever.
+        real_until = time.monotonic() + self.pool_config.rate_limit_wait_s
+        avoided = set(avoid)
+        while True:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            pairs = [
+                (rt, t)
+                for rt, t in self._candidates(targets)
+                if self.breakers.for_key(rt.key.label).status != "disabled"
+            ]
+            if not pairs:
+                raise NoKeyAvailableError(
+                    f"every key for model {request.model!r} is disabled (bad credentials or exhausted quota); "
+                    "reset them with Gateway.reset_key"
+                )
+            fresh = [p for p in pairs if p[0].key.label not in avoided] or pairs
+            candidates = []
+            by_label: Dict[str, Tuple[_KeyRuntime, Target]] = {}
+            for rt, t in fresh:
+                price = self.pricing.price(t.model)
+                cost = estimate_request_micros(input_tokens, max_output, price) if price is not None else None
+                candidates.append(Candidate(rt.key, rt.limiter.in_flight, self.latency.get(rt.key.label), cost))
+                by_label[rt.key.label] = (rt, t)
+            tokens = input_tokens + max_output
+            for candidate in self.strategy.order(candidates):
+                rt, target = by_label[candidate.label]
+                lease = self._try(rt, target, tokens, input_tokens, max_output)
+                if lease is not None:
+                    try:
+                        lease.reservation = self._reserve(lease, tag)
+                    except BaseException:
+                        lease.record(Outcome("neutral"))
+                        lease.release(self, sent=False)
+                        raise
+                    return lease
+            # Nobody admits the call now: wait for the earliest key, within the bound.
+            waits = []
+            for rt, t in fresh:
+                breaker_wait = self.breakers.for_key(rt.key.label).time_until_probe()
+                if self.pool_config.per_model_breakers:
+                    model_wait = self.breakers.for_model(rt.key.label, t.model).time_until_probe()
+                    breaker_wait = max(breaker_wait, model_wait)
+                waits.append(max(rt.limiter.time_until_available(tokens), breaker_wait))
+            earliest = min(waits)
+            now = self._now()
+            out_of_time = now >= wait_until or time.monotonic() >= real_until
+            if out_of_time or (not math.isinf(earliest) and now + earliest > wait_until):
+                self._raise_unavailable(request.model, fresh, tokens, earliest)
+            # A concurrency slot (inf) frees only when a call ends: wait for that signal.
+            pause = wait_until - now if math.isinf(earliest) else max(earliest, 0.001)
+            self._pause(min(pause, wait_until - now), cancel)
+
+    def _raise_unavailable(
+        self, model: str, pairs: List[Tuple[_KeyRuntime, Target]], tokens: int, earliest: float
+    ) -> None:
+        limited = [rt for rt, _ in pairs if rt.limiter.time_until_available(tokens) > 0]
+        if limited:
+            when = "when a call in flight finishes" if math.isinf(earliest) else f"in {earliest:.3f}s"
+            raise RateLimitError(
+                f"every key for model {model!r} is at its rate or concurrency limit; the earliest frees up {when}",
+                retry_after=None if math.isinf(earliest) else earliest,
+                retryable=True,
+            )
+        when = "never (disabled)" if math.isinf(earliest) else f"in {earliest:.3f}s"
+        raise NoKeyAvailableError(
+            f"every key for model {model!r} has an open circuit breaker; the earliest probe is {when}",
+            details={"retry_in_s": earliest},
+        )
+
+    def _pause(self, seconds: float, cancel: Optional[CancellationToken]) -> None:
+        """Wait ``seconds`` or until a call releases capacity; cancellable."""
+        registration = cancel.on_cancel(self._released) if cancel is not None else None
+        try:
+            with self._released_cond:
+                self._released_cond.wait(timeout=max(0.0, seconds))
+        finally:
+            if registration is not None:
+                registration.unregister()
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+
+    def _try(
+        self, rt: _KeyRuntime, target: Target, tokens: int, input_tokens: int, max_output: int
+    ) -> Optional[_Lease]:
+        key_breaker = self.breakers.for_key(rt.key.label)
+        if not key_breaker.available():
+            return None
+        model_breaker = None
+        if self.pool_config.per_model_breakers:
+            model_breaker = self.breakers.for_model(rt.key.label, target.model)
+            rt.models_seen.add(target.model)
+        if model_breaker is not None and not model_breaker.available():
+            return None
+        permit = rt.limiter.try_acquire(tokens)
+        if permit is None:
+            return None
+        admitted: List[BreakerPermit] = []
+        for breaker in (key_breaker, model_breaker):
+            if breaker is None:
+                continue
+            bp = breaker.acquire()
+            if bp is None:
+                for taken in admitted:
+                    taken.neutral()
+                permit.release(sent=False)
+                return None
+            admitted.append(bp)
+        estimate = self._estimate(target.model, input_tokens, max_output)
+        return _Lease(rt, target, permit, admitted, None, estimate, input_tokens)
+
+    def _reserve(self, lease: _Lease, tag: Optional[str]) -> Optional[BudgetReservation]:
+        if not self._has_budget:
+            return None
+        return self.budgets.reserve(lease.estimate_micros, key=lease.runtime.key.label, tag=tag)
+
+    # ------------------------------------------------------------------ outcomes
+
+    def _observe_failure(self, lease: _Lease, error: BaseException) -> Outcome:
+        outcome = classify(error)
+        rt = lease.runtime
+        lease.record(outcome)
+        if outcome.kind == RATE_LIMITED:
+            retry_after = outcome.retry_after
+            rt.limiter.cooldown(retry_after if retry_after is not None else DEFAULT_RATE_LIMIT_COOLDOWN_S)
+        elif outcome.kind == DISABLE:
+            self.breakers.for_key(rt.key.label).disable(outcome.reason or type(error).__name__)
+            logger.warning("omnillm: key %s disabled after %s", rt.key.label, outcome.reason or type(error).__name__)
+        rt.count(error=type(error).__name__)
+        return outcome
+
+    def _observe_success(self, lease: _Lease, latency: float, rate_limit: Any) -> None:
+        lease.record(Outcome(SUCCESS))
+        self.latency.observe(lease.runtime.key.label, max(0.0, latency))
+        if rate_limit is not None:
+            lease.runtime.limiter.observe(rate_limit)
+
+    def _next_call_id(self) -> int:
+        with self._calls_lock:
+            self._calls += 1
+            return self._calls
+
+    def _retry_delay(
+        self, error: BaseException, attempts: int, started: float, deadline: float, *, elsewhere: bool = False
+    ) -> Optional[float]:
+        """Seconds to wait before the next attempt, or None to stop.
+
+        ``elsewhere`` says another key can take the next attempt: a Retry-After then
+        concerns only the key that sent it (which is cooling down), so the next attempt
+        waits just the backoff.
+        """
+        policy = self.pool_config.retry
+        remaining = deadline - self._now()
+        if remaining <= 0:
+            return None
+        if elsewhere and isinstance(error, ProviderError) and error.retry_after is not None:
+            if not error.retryable or attempts >= policy.max_attempts:
+                return None
+            delay = policy.backoff(attempts - 1, self._rng)
+            return delay if delay < remaining else None
+        decision = policy.decide(error, attempts=attempts, elapsed_s=self._now() - started, rng=self._rng)
+        if not decision.retry:
+            return None
+        return decision.delay_s if decision.delay_s < remaining else None
+
+    def _elsewhere(self, targets: List[Target], avoid: Sequence[str]) -> bool:
+        """True when a key outside ``avoid`` could serve one of ``targets`` right now."""
+        for rt, _ in self._candidates(targets):
+            label = rt.key.label
+            if label not in avoid and self.breakers.for_key(label).available() and self._limiter_free(rt):
+                return True
+        return False
+
+    @staticmethod
+    def _limiter_free(rt: _KeyRuntime) -> bool:
+        return rt.limiter.time_until_available(0) == 0
+
+    def _timeout(self, deadline: float) -> Timeout:
+        remaining = max(0.001, deadline - self._now())
+        return Timeout(connect=min(self.connect_timeout, remaining), read=remaining, total=remaining)
+
+    # ------------------------------------------------------------------ calls
+
+    def call(
+        self,
+        request: LlmRequest,
+        *,
+        tag: Optional[str] = None,
+        cancel: Optional[CancellationToken] = None,
+        timeout: Optional[float] = None,
+    ) -> LlmResponse:
+        """Generate a response, with balancing, limits, breakers, retries, failover and budget."""
+        if not isinstance(request, LlmRequest):
+            raise ConfigurationError(f"Gateway.call takes an LlmRequest, not {type(request).__name__}; use call_api")
+        response = self._execute(request, tag=tag, cancel=cancel, timeout=timeout)
+        assert isinstance(response, LlmResponse)
+        return response
+
+    def call_api(
+        self,
+        request: ApiRequest,
+        *,
+        tag: Optional[str] = None,
+        cancel: Optional[CancellationToken] = None,
+        timeout: Optional[float] = None,
+    ) -> ApiResponse:
+        """Send any `ApiRequest` (embeddings, images, audio, rerank, generation) through the pool."""
+        return self._execute(request, tag=tag, cancel=cancel, timeout=timeout)
+
+    def _execute(
+        self,
+        request: ApiRequest,
+        *,
+        tag: Optional[str],
+        cancel: Optional[CancellationToken],
+        timeout: Optional[float],
+    ) -> ApiResponse:
+        self._check_open()
+        started = self._now()
+        deadline = started + (timeout if timeout is not None else self.request_timeout)
+        model = getattr(request, "model", "")
+        targets = self._targets(model)
+        generation = isinstance(request, LlmRequest)
+        input_tokens = estimate_tokens(request) if isinstance(request, LlmRequest) else _api_tokens(request)
+        probe = request if generation else LlmRequest(model=model, max_output_tokens=1)
+        assert isinstance(probe, LlmRequest)
+        call_id = self._next_call_id()
+        attempts = 0
+        avoid: List[str] = []
+        while True:
+            lease = self._lease(probe, targets, input_tokens, avoid=avoid, tag=tag, deadline=deadline, cancel=cancel)
+            attempts += 1
+            rt = lease.runtime
+            sent = dataclasses.replace(request, model=rt.key.provider_model(lease.target.model))
+            info = AttemptInfo(call_id, attempts, rt.key.label, rt.key.provider, lease.target.model)
+            self._emit("request_start", info)
+            began = self._now()
+            try:
+                exchange = rt.client.execute(sent, timeout=self._timeout(deadline), cancel=cancel)
+            except OmniLLMError as error:
+                cancelled = cancel is not None and cancel.cancelled
+                if not cancelled:
+                    self._observe_failure(lease, error)
+                else:
+                    lease.record(Outcome("neutral"))
+                lease.release(self, sent=not isinstance(error, CancelledError))
+                self._emit("failure", dataclasses.replace(info, latency_s=self._now() - began, error=error))
+                if cancelled or isinstance(error, CancelledError):
+                    raise CancelledError("the call was cancelled") from None
+                avoid.append(rt.key.label)  # the next attempt prefers another key or target
+                delay = self._retry_delay(error, attempts, started, deadline, elsewhere=self._elsewhere(targets, avoid))
+                if delay is None:
+                    if self._now() >= deadline and isinstance(error, ProviderError) and error.retryable:
+                        raise TimeoutError(
+                            f"request_timeout of {deadline - started:.1f}s passed after {attempts} attempt(s); "
+                            f"last error: {error}",
+                            retryable=True,
+                        ) from error
+                    raise
+                self._emit("retry", dataclasses.replace(info, error=error, delay_s=delay))
+                logger.info(
+                    "omnillm: retrying call %d after %s on %s in %.3fs",
+                    call_id,
+                    type(error).__name__,
+                    rt.key.label,
+                    delay,
+                )
+                self._pause_exact(delay, cancel)
+                continue
+            except BaseException:
+                lease.record(Outcome("neutral"))
+                lease.release(self, sent=True)
+                raise
+            response = exchange.response
+            usage = getattr(response, "usage", None)
+            usage = usage if isinstance(usage, Usage) else _usage_of(response)
+            cost = lease.settle(self, usage)
+            self._observe_success(lease, exchange.latency, exchange.rate_limit)
+            rt.count(tokens=usage.total if usage is not None else 0, spent=cost)
+            if isinstance(response, LlmResponse):
+                response.cost_micros = cost
+            self._emit("success", dataclasses.replace(info, latency_s=exchange.latency, cost_micros=cost))
+            return response
+
+    def _pause_exact(self, seconds: float, cancel: Optional[CancellationToken]) -> None:
+        if seconds <= 0:
+            return
+        if cancel is not None:
+            if cancel.wait(seconds):
+                cancel.raise_if_cancelled()
+        else:
+            time.sleep(seconds)
+
+    def stream(
+        self,
+        request: LlmRequest,
+        *,
+        tag: Optional[str] = None,
+        cancel: Optional[CancellationToken] = None,
+        timeout: Optional[float] = None,
+    ) -> GatewayStream:
+        """Stream ``request`` as canonical events; an iterator and a context manager.
+
+        Failures before the first content event fail over like `call`; after it, a
+        failure raises `StreamInterruptedError` with the partial response. The budget is
+        settled for what was produced when the stream ends, is closed or is cancelled.
+        """
+        self._check_open()
+        return GatewayStream(self, request, tag=tag, cancel=cancel, timeout=timeout)
+
+    # ------------------------------------------------------------------ pool
+
+    def submit(self, request: ApiRequest, **kwargs: Any) -> concurrent.futures.Future[ApiResponse]:
+        """Run `call_api` on the gateway's thread pool; returns a `concurrent.futures.Future`."""
+        self._check_open()
+        return self._pool().submit(
+            self._execute, request, tag=kwargs.get("tag"), cancel=kwargs.get("cancel"), timeout=kwargs.get("timeout")
+        )
+
+    def map(
+        self, requests: Iterable[ApiRequest], *, return_exceptions: bool = False, **kwargs: Any
+    ) -> Iterator[Union[ApiResponse, BaseException]]:
+        """Run many requests on the pool; yields results in input order.
+
+        The first failure is raised when reached, unless ``return_exceptions`` is true,
+        in which case the exception is yielded in its place.
+        """
+        futures = [self.submit(r, **kwargs) for r in requests]
+
+        def results() -> Iterator[Union[ApiResponse, BaseException]]:
+            for future in futures:
+                if return_exceptions:
+                    error = future.exception()
+                    yield error if error is not None else future.result()
+                else:
+                    yield future.result()
+
+        return results()
+
+    def _pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        with self._executor_lock:
+            if self._executor is None:
+                self._executor = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=self.pool_config.max_workers, thread_name_prefix="omnillm-gateway"
+                )
+            return self._executor
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ConfigurationError("the gateway is closed")
+
+    def reset_key(self, label: str) -> None:
+        """Re-enable a key after its credentials were fixed: breaker closed, cooldowns forgotten."""
+        rt = self._runtimes.get(label)
+        if rt is None:
+            raise ConfigurationError(f"no key labelled {label!r}")
+        self.breakers.for_key(label).reset()
+        for model in list(rt.models_seen):
+            self.breakers.for_model(label, model).reset()
+        rt.limiter.reset()
+        self._released()
+
+    def pool_status(self) -> PoolStatus:
+        """One `KeyStatus` per key plus the budgets (plain data; no secret)."""
+        keys = []
+        for label, rt in self._runtimes.items():
+            breaker = self.breakers.for_key(label)
+            circuit = breaker.status
+            limits = rt.limiter.snapshot()
+            cooling = rt.limiter.time_until_available(0) > 0 and not math.isinf(rt.limiter.time_until_available(0))
+            health = {"open": "ejected", "half_open": "probing", "disabled": "disabled"}.get(circuit, "healthy")
+            if health == "healthy" and cooling:
+                health = "cooling down"
+            with rt.lock:
+                keys.append(
+                    KeyStatus(
+                        provider=rt.key.provider,
+                        label=label,
+                        health=health,
+                        circuit=circuit,
+                        in_flight=rt.limiter.in_flight,
+                        requests=rt.requests,
+                        tokens=rt.tokens,
+                        limits=limits,
+                        latency_ewma_s=self.latency.get(label),
+                        errors=dict(rt.errors),
+                        spent_micros=rt.spent_micros,
+                    )
+                )
+        total = self.budgets.total.snapshot() if self.budgets.total is not None else None
+        return PoolStatus(keys, total, self.budgets.snapshot())
+
+    def close(self) -> None:
+        """Shut down the thread pool and release pooled connections; the gateway refuses new calls."""
+        self._closed = True
+        with self._executor_lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
+        if self._owns_transport:
+            self.transport.close()
+
+    def __enter__(self) -> Gateway:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ fork
+
+    def _after_fork_in_child(self) -> None:
+        # Locks held by other threads at fork time stay locked in the child, the thread
+        # pool's threads do not exist there, and in-flight reservations belong to the
+        # parent: rebuild every piece of runtime state from the configuration.
+        spent = {label: rt.spent_micros for label, rt in self._runtimes.items()}
+        config = dict(self._config)
+        state = self.state
+        # In-memory state is copied with nothing in flight; a shared backend is reconnected.
+        config["state"] = state.forked() if hasattr(state, "forked") else state
+        self._config = config
+        closed = self._closed
+        self._build(**config)
+        self._closed = closed
+        for label, value in spent.items():
+            self._runtimes[label].spent_micros = value
+
+
+def _target(value: Union[Target, Tuple[str, str], str], model: str) -> Target:
+    if isinstance(value, Target):
+        return value
+    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, str) for v in value):
+        return Target(value[0], value[1])
+    if isinstance(value, str) and "/" in value:
+        provider, _, name = value.partition("/")
+        return Target(provider, name)
+    raise ConfigurationError(f"route {model!r}: a target is Target(provider, model), a pair or 'provider/model'")
+
+
+def _usd(name: str, value: Optional[float]) -> Optional[int]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ConfigurationError(f"{name} must be a non-negative number of US dollars, not {value!r}")
+    return round(value * 1_000_000)
+
+
+def _api_tokens(request: ApiRequest) -> int:
+    text = getattr(request, "query", "") or ""
+    for name in ("inputs", "documents"):
+        for item in getattr(request, name, None) or []:
+            text += item if isinstance(item, str) else str(item)
+    for name in ("prompt", "input"):
+        value = getattr(request, name, None)
+        if isinstance(value, str):
+            text += value
+    return max(1, len(text) // 4)
+
+
+def _usage_of(response: ApiResponse) -> Optional[Usage]:
+    usage = getattr(response, "usage", None)
+    if usage is None:
+        return None
+    inputs = getattr(usage, "input_tokens", None) or getattr(usage, "prompt_tokens", None) or 0
+    outputs = getattr(usage, "output_tokens", None) or 0
+    return Usage(input_tokens=int(inputs), output_tokens=int(outputs))
+
+
+# --------------------------------------------------------------------------- streams
+
+_PREAMBLE = (ResponseStarted, OutputItemAdded, UsageUpdate)
+
+
+class GatewayStream:
+    """Canonical events of one gateway stream; iterate it, use it as a context manager.
+
+    The stream opens (with failover) when created and holds back the events that carry
+    no content until the first one that does, so that a failure before any content
+    reached the caller can still move to another key. `response` gives what has been
+    produced so far; `cost_micros` what was settled once the stream is over.
+    """
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        request: LlmRequest,
+        *,
+        tag: Optional[str],
+        cancel: Optional[CancellationToken],
+        timeout: Optional[float],
+    ) -> None:
+        self._gw = gateway
+        self._request = request
+        self._tag = tag
+        self._cancel = cancel
+        self._started = gateway._now()
+        self._deadline = self._started + (timeout if timeout is not None else gateway.request_timeout)
+        self._lease: Optional[_Lease] = None
+        self._inner: Optional[ResponseStream] = None
+        self._held: List[StreamEvent] = []
+        self._delivered = False
+        self._done = False
+        self._info: Optional[AttemptInfo] = None
+        self.cost_micros: Optional[int] = None
+        self._lock = threading.Lock()
+        self._registration = cancel.on_cancel(self._on_cancel) if cancel is not None else None
+        self._open_with_failover()
+
+    # The first content event is read here, with failover, so a stream that breaks before
+    # producing anything is retried on another key like a call.
+    def _open_with_failover(self) -> None:
+        gw = self._gw
+        request = self._request
+        targets = gw._targets(request.model)
+        input_tokens = estimate_tokens(request)
+        call_id = gw._next_call_id()
+        attempts = 0
+        avoid: List[str] = []
+        while True:
+            lease = gw._lease(
+                request, targets, input_tokens, avoid=avoid, tag=self._tag, deadline=self._deadline, cancel=self._cancel
+            )
+            attempts += 1
+            rt = lease.runtime
+            info = AttemptInfo(call_id, attempts, rt.key.label, rt.key.provider, lease.target.model, stream=True)
+            gw._emit("request_start", info)
+            began = gw._now()
+            sent = dataclasses.replace(request, model=rt.key.provider_model(lease.target.model))
+            try:
+                inner = rt.client.open_stream(sent, timeout=gw._timeout(self._deadline), cancel=self._cancel)
+                held: List[StreamEvent] = []
+                for event in inner:
+                    held.append(event)
+                    if not isinstance(event, _PREAMBLE):
+                        break
+            except OmniLLMError as error:
+                cancelled = self._cancel is not None and self._cancel.cancelled
+                if not cancelled:
+                    gw._observe_failure(lease, error)
+                else:
+                    lease.record(Outcome("neutral"))
+                lease.release(gw, sent=True)
+                gw._emit("failure", dataclasses.replace(info, latency_s=gw._now() - began, error=error))
+                if cancelled or isinstance(error, CancelledError):
+                    self._finish_registration()
+                    raise CancelledError("the stream was cancelled") from None
+                retry_error = _as_retryable(error)
+                avoid.append(rt.key.label)
+                elsewhere = gw._elsewhere(targets, avoid)
+                delay = gw._retry_delay(retry_error, attempts, self._started, self._deadline, elsewhere=elsewhere)
+                if delay is None:
+                    self._finish_registration()
+                    raise
+                gw._emit("retry", dataclasses.replace(info, error=error, delay_s=delay))
+                gw._pause_exact(delay, self._cancel)
+                continue
+            except BaseException:
+                lease.record(Outcome("neutral"))
+                lease.release(gw, sent=True)
+                self._finish_registration()
+                raise
+            self._lease, self._inner, self._held, self._info = lease, inner, held, info
+            self._began = began
+            if inner.completed:
+                self._end(None)
+            return
+
+    def __iter__(self) -> Iterator[StreamEvent]:
+        return self
+
+    def __next__(self) -> StreamEvent:
+        if self._held:
+            self._delivered = True
+            return self._held.pop(0)
+        if self._done or self._inner is None:
+            raise StopIteration
+        try:
+            event = next(self._inner)
+        except StopIteration:
+            self._end(None)
+            raise
+        except OmniLLMError as error:
+            partial = self._inner.response()
+            if self._cancel is not None and self._cancel.cancelled:
+                self._end(None, cancelled=True)
+                raise CancelledError("the stream was cancelled; what arrived is settled") from None
+            self._end(error)
+            raise StreamInterruptedError(
+                f"the stream broke after output reached the caller: {error}",
+                partial,
+                cause=error,
+                protocol=self._inner.wire_format.value,
+            ) from error
+        self._delivered = True
+        if self._inner.completed:
+            self._end(None)
+        return event
+
+    def response(self) -> LlmResponse:
+        """What has been produced so far (the complete response once the stream ended)."""
+        if self._inner is None:
+            raise StreamError("the stream never opened")
+        response = self._inner.response()
+        response.cost_micros = self.cost_micros
+        return response
+
+    @property
+    def completed(self) -> bool:
+        """True once the provider's terminal event arrived."""
+        return self._inner is not None and self._inner.completed
+
+    def _on_cancel(self) -> None:
+        if self._inner is not None:
+            self._inner.close()
+
+    def _finish_registration(self) -> None:
+        if self._registration is not None:
+            self._registration.unregister()
+            self._registration = None
+
+    def _end(self, error: Optional[BaseException], *, cancelled: bool = False) -> None:
+        """Settle the money and the key once: for what was produced, whatever the ending."""
+        with self._lock:
+            if self._done:
+                return
+            self._done = True
+        self._finish_registration()
+        lease, inner, info, gw = self._lease, self._inner, self._info, self._gw
+        if lease is None or inner is None or info is None:
+            return
+        inner.close()
+        partial = inner.response()
+        produced = sum(len(getattr(item, "text", None) or "") for item in partial.output)
+        produced += sum(len(c.arguments) for c in partial.tool_calls)
+        usage = partial.usage
+        if usage is not None and not inner.completed:
+            # Usage seen mid-stream may predate most of the output: charge the larger view.
+            estimated = Usage(
+                input_tokens=max(usage.input_tokens, lease.input_tokens),
+                output_tokens=max(usage.output_tokens, math.ceil(produced / 4)),
+            )
+            usage = estimated
+        cost = lease.settle(gw, usage, produced)
+        self.cost_micros = cost
+        latency = gw._now() - self._began
+        if error is None and not cancelled:
+            gw._observe_success(lease, inner.first_event_latency or latency, inner.rate_limit)
+            gw._emit("success", dataclasses.replace(info, latency_s=latency, cost_micros=cost))
+        elif cancelled:
+            lease.record(Outcome("neutral"))
+            gw._emit("failure", dataclasses.replace(info, latency_s=latency, error=CancelledError("cancelled")))
+        else:
+            assert error is not None
+            gw._observe_failure(lease, error)
+            gw._emit("failure", dataclasses.replace(info, latency_s=latency, error=error, cost_micros=cost))
+        lease.runtime.count(tokens=partial.usage.total if partial.usage else 0, spent=cost)
+
+    def close(self) -> None:
+        """Stop reading: the connection closes and the budget is settled for what was produced."""
+        if self._done:
+            return
+        delivered_all = self._inner is not None and self._inner.completed
+        self._end(None, cancelled=not delivered_all)
+
+    def __enter__(self) -> GatewayStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            return
+
+
+def _as_retryable(error: OmniLLMError) -> BaseException:
+    """Stream errors before any output are judged like the call errors they stand for."""
+    if isinstance(error, ProviderError):
+        return error
+    outcome = classify(error)
+    if outcome.kind in (FAILURE, RATE_LIMITED):
+        return ProviderError(str(error), retryable=True, retry_after=outcome.retry_after)
+    return error
+
+
+# --------------------------------------------------------------------------- builder
+
+
+class GatewayBuilder:
+    """Builds a `Gateway` step by step: ``Gateway.builder().add_key(...).budget_limit_usd(5).build()``."""
+
+    def __init__(self) -> None:
+        self._keys: List[KeyConfig] = []
+        self._options: Dict[str, Any] = {}
+        self._routes: Dict[str, List[Union[Target, Tuple[str, str], str]]] = {}
+        self._hooks: Dict[str, List[Callable[[AttemptInfo], None]]] = {}
+
+    def add_key(self, key: Union[KeyConfig, str, None] = None, secret: Any = None, **fields: Any) -> GatewayBuilder:
+        """Add a key: a `KeyConfig`, or its fields (``add_key("openai", "sk-...", label="main", rpm=500)``)."""
+        if isinstance(key, KeyConfig):
+            self._keys.append(key)
+        else:
+            provider = key if key is not None else fields.pop("provider", None)
+            self._keys.append(
+                KeyConfig(
+                    provider=provider, secret=secret if secret is not None else fields.pop("secret", None), **fields
+                )
+            )
+        return self
+
+    def route(self, model: str, *targets: Union[Target, Tuple[str, str], str]) -> GatewayBuilder:
+        """Serve the logical ``model`` from ``targets`` (in failover order)."""
+        self._routes[model] = list(targets)
+        return self
+
+    def budget_limit_usd(self, limit: float, *, window: Optional[str] = None) -> GatewayBuilder:
+        """A gateway-wide budget in US dollars (optionally per UTC ``day`` or ``month``)."""
+        self._options["budget_limit_usd"] = limit
+        self._options["budget_window"] = window
+        return self
+
+    def key_budget_usd(self, label: str, limit: float) -> GatewayBuilder:
+        """A budget for one key."""
+        self._options.setdefault("key_budgets_usd", {})[label] = limit
+        return self
+
+    def tag_budget_usd(self, limit: float, tag: Optional[str] = None) -> GatewayBuilder:
+        """A budget for one tag, or (no ``tag``) for every tag separately."""
+        if tag is None:
+            self._options["tag_budget_usd"] = limit
+        else:
+            self._options.setdefault("tag_budgets_usd", {})[tag] = limit
+        return self
+
+    def pool_config(self, config: PoolConfig) -> GatewayBuilder:
+        """Balancing, limits, breakers and retries (`PoolConfig`)."""
+        self._options["pool_config"] = config
+        return self
+
+    def request_timeout(self, seconds: float) -> GatewayBuilder:
+        """Bound on a whole call, retries included."""
+        self._options["request_timeout"] = seconds
+        return self
+
+    def prices(self, prices: Union[PriceTable, Mapping[str, Any]], *, missing: str = "refuse") -> GatewayBuilder:
+        """Extend or override the price table; ``missing`` is ``refuse`` or ``zero``."""
+        self._options["prices"] = prices
+        self._options["missing_price"] = missing
+        return self
+
+    def hook(self, event: str, fn: Callable[[AttemptInfo], None]) -> GatewayBuilder:
+        """Add an observability hook."""
+        self._hooks.setdefault(event, []).append(fn)
+        return self
+
+    def option(self, name: str, value: Any) -> GatewayBuilder:
+        """Set any other `Gateway` keyword argument (``transport``, ``state``, ``now``, ...)."""
+        self._options[name] = value
+        return self
+
+    def build(self) -> Gateway:
+        """The configured `Gateway` (validated; errors are `ConfigurationError`)."""
+        return Gateway(self._keys, routes=self._routes or None, hooks=self._hooks or None, **self._options)
+
+
+# --------------------------------------------------------------------------- fork safety
+
+
+class _ForkRegistry:
+    """Gateways to rebuild in a forked child; weak, so gateways are still collected."""
+
+    def __init__(self) -> None:
+        self._items: weakref.WeakSet[Gateway] = weakref.WeakSet()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._reset)
+
+    def add(self, gateway: Gateway) -> None:
+        self._items.add(gateway)
+
+    def _reset(self) -> None:
+        for gateway in list(self._items):
+            gateway._after_fork_in_child()
+
+
+_forked = _ForkRegistry()

@@ -1,0 +1,110 @@
+"""Codec for OpenAI text-to-speech (``POST /audio/speech``): a JSON request, a binary audio response.
+
+Wire shape per openai-python (``SpeechCreateParams``; the response is the encoded audio,
+requested with ``Accept: application/octet-stream``). The response side works on bytes:
+`decode_response` takes the body and its media type, `encode_response` returns the body.
+The audio is never re-encoded, so its bytes survive exactly. The media type comes from
+the response's ``content-type`` when it names audio, else from the requested format
+(`media_type_for`), since servers label audio inconsistently.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Union
+
+from ..api import AudioSpeechRequest, AudioSpeechResponse
+from ..errors import EncodeError
+from ..report import LossLog
+from ._common import Obj, Reader, describe, with_extension
+from ._endpoints import require_model, restore, unknown
+
+PROTOCOL = "open_ai_audio_speech"
+
+_R = Reader(PROTOCOL)
+
+_REQUEST_KEYS = frozenset({"model", "input", "voice", "instructions", "response_format", "speed", "stream_format"})
+
+_MEDIA_TYPES = {
+    "mp3": "audio/mpeg",
+    "opus": "audio/opus",
+    "aac": "audio/aac",
+    "flac": "audio/flac",
+    "wav": "audio/wav",
+    "pcm": "audio/pcm",
+}
+
+
+def media_type_for(response_format: Optional[str]) -> str:
+    """The media type of a speech ``response_format`` (mp3, the API default, when None)."""
+    return _MEDIA_TYPES.get(response_format or "mp3", "application/octet-stream")
+
+
+def _decode_voice(r: Obj) -> Union[str, Dict[str, Any]]:
+    voice = _R.req(r, "voice", "")
+    if isinstance(voice, str):
+        return voice
+    if isinstance(voice, dict):
+        _R.req_str(voice, "id", "voice")
+        return voice
+    raise _R.fail("voice", f"expected a voice name or an object with an id, got {describe(voice)}")
+
+
+def decode_request(raw: Dict[str, Any]) -> AudioSpeechRequest:
+    """A speech request body as an `AudioSpeechRequest`."""
+    r = _R.obj(raw, "")
+    return AudioSpeechRequest(
+        model=_R.req_str(r, "model", ""),
+        input=_R.req_str(r, "input", ""),
+        voice=_decode_voice(r),
+        instructions=_R.opt_str(r, "instructions", ""),
+        response_format=_R.opt_str(r, "response_format", ""),
+        speed=_R.opt_num(r, "speed", ""),
+        stream_format=_R.opt_str(r, "stream_format", ""),
+        extensions=with_extension(PROTOCOL, unknown(r, _REQUEST_KEYS)),
+    )
+
+
+def encode_request(request: AudioSpeechRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+    """An `AudioSpeechRequest` as a speech request body."""
+    if losses is None:
+        losses = LossLog(PROTOCOL)
+    if not isinstance(request.voice, (str, dict)):
+        raise EncodeError(PROTOCOL, "voice", f"expected a voice name or an object, got {type(request.voice).__name__}")
+    out: Obj = {"model": require_model(request.model, PROTOCOL), "input": request.input, "voice": request.voice}
+    for key, value in (
+        ("instructions", request.instructions),
+        ("response_format", request.response_format),
+        ("speed", request.speed),
+        ("stream_format", request.stream_format),
+    ):
+        if value is not None:
+            out[key] = value
+    restore(out, request.extensions, PROTOCOL, losses, "")
+    return out
+
+
+def decode_response(body: bytes, media_type: str = "", response_format: Optional[str] = None) -> AudioSpeechResponse:
+    """A speech response body as an `AudioSpeechResponse` (the bytes kept exactly).
+
+    ``media_type`` is the response's content type; when it does not name audio the
+    requested ``response_format`` decides.
+    """
+    if not isinstance(body, (bytes, bytearray)):
+        raise _R.fail("", f"expected the audio bytes, got {type(body).__name__}")
+    kind = media_type.split(";", 1)[0].strip().lower()
+    if not kind.startswith("audio/"):
+        kind = media_type_for(response_format)
+    return AudioSpeechResponse(audio=bytes(body), media_type=kind)
+
+
+def encode_response(response: AudioSpeechResponse, losses: Optional[LossLog] = None) -> bytes:
+    """An `AudioSpeechResponse` as its body: the audio bytes, unchanged."""
+    if losses is None:
+        losses = LossLog(PROTOCOL)
+    if response.model:
+        losses.add("L-RESPONSE-MODEL", "model", f"{PROTOCOL} responses do not name the model ({response.model!r})")
+    for proto, fields in response.extensions.items():
+        if fields:
+            names = ", ".join(sorted(fields))
+            losses.add("L-EXTENSION", "", f"{proto} field(s) {names} cannot travel in an audio body")
+    return bytes(response.audio)

@@ -1,0 +1,250 @@
+"""`Client` end to end against the mock provider on 127.0.0.1: URLs, auth, errors, streams, secrets."""
+
+from __future__ import annotations
+
+import gc
+import io
+import logging
+from typing import Any, Iterator, List, Type
+
+import pytest
+import requests
+
+import omnillm
+from omnillm import LlmRequest, Message
+from omnillm.client import Client
+from omnillm.providers import ProviderSettings, RefreshingToken
+from omnillm.stream import TextDelta
+from omnillm.testing import Fault, MockProvider, MockReply
+from omnillm.transport.urllib3_transport import Urllib3Transport
+
+CANARY = "sk-CANARY-7f3c9a1e5b"
+REQUEST = LlmRequest(model="m-1", messages=[Message.user("hello there")], max_output_tokens=64)
+
+
+@pytest.fixture(scope="module")
+def mock() -> Iterator[MockProvider]:
+    with MockProvider(MockReply(text="The answer is 42.", tool_calls=[("lookup", {"q": "42"})]), chunk_chars=3) as m:
+        yield m
+
+
+@pytest.fixture(autouse=True)
+def _clean(mock: MockProvider) -> None:
+    mock.reset()
+
+
+def _client(mock: MockProvider, provider: str, **kw: Any) -> Client:
+    prefix = {"gemini": "/v1beta", "azure_openai": ""}.get(provider, "/v1")
+    kw.setdefault("api_key", CANARY)
+    return Client(provider, base_url=mock.base_url + prefix, environ={}, **kw)
+
+
+@pytest.mark.parametrize(
+    ("provider", "path", "header", "value"),
+    [
+        ("openai", "/v1/responses", "authorization", f"Bearer {CANARY}"),
+        ("anthropic", "/v1/messages", "x-api-key", CANARY),
+        ("gemini", "/v1beta/models/m-1:generateContent", "x-goog-api-key", CANARY),
+        ("groq", "/v1/chat/completions", "authorization", f"Bearer {CANARY}"),
+        ("deepseek", "/v1/chat/completions", "authorization", f"Bearer {CANARY}"),
+    ],
+)
+def test_each_provider_url_and_auth(mock: MockProvider, provider: str, path: str, header: str, value: str) -> None:
+    response = _client(mock, provider).call(REQUEST)
+    assert response.text == "The answer is 42."
+    assert [(c.name, c.arguments) for c in response.tool_calls] == [("lookup", '{"q":"42"}')]
+    assert response.stop_reason == "tool_use"
+    sent = mock.requests[-1]
+    assert sent.path == path
+    assert sent.headers.get(header) == value
+    if provider == "anthropic":
+        assert sent.headers.get("anthropic-version") == "2023-06-01"
+
+
+def test_azure_deployment_url_and_api_key_header(mock: MockProvider) -> None:
+    client = Client(
+        "azure_openai",
+        api_key=CANARY,
+        endpoint=mock.base_url,
+        deployment="prod-gpt",
+        api_version="2024-10-21",
+        wire_format="open_ai_chat_completions",
+        environ={},
+    )
+    client.call(REQUEST)
+    sent = mock.requests[-1]
+    assert sent.path.endswith("/openai/deployments/prod-gpt/chat/completions")
+    assert sent.query.get("api-version") == "2024-10-21"
+    assert sent.headers.get("api-key") == CANARY
+
+
+def test_vertex_gemini_with_a_refreshing_token(mock: MockProvider) -> None:
+    calls: List[int] = []
+
+    def fetch() -> omnillm.providers.AccessToken:
+        calls.append(1)
+        return omnillm.providers.AccessToken(f"ya29.token-{len(calls)}", expires_at=10_000.0)
+
+    token = RefreshingToken(fetch, margin=60, now=lambda: 0.0)
+    client = Client(
+        "vertex_ai",
+        credentials=token,
+        settings=ProviderSettings(base_url=mock.base_url + "/v1/projects/{project}/locations/{location}"),
+        project="proj-1",
+        location="europe-west4",
+        environ={},
+    )
+    client.call(REQUEST)
+    client.call(REQUEST)
+    sent = mock.requests[-1]
+    assert sent.path == "/v1/projects/proj-1/locations/europe-west4/publishers/google/models/m-1:generateContent"
+    assert sent.headers.get("authorization") == "Bearer ya29.token-1"
+    assert len(calls) == 1, "a valid token is reused, not fetched per call"
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, omnillm.InvalidRequestError),
+        (401, omnillm.AuthenticationError),
+        (403, omnillm.PermissionDeniedError),
+        (404, omnillm.NotFoundError),
+        (422, omnillm.InvalidRequestError),
+        (429, omnillm.RateLimitError),
+        (500, omnillm.ServerError),
+        (503, omnillm.OverloadedError),
+        (529, omnillm.OverloadedError),
+    ],
+)
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini"])
+def test_every_error_status_maps_to_its_class(
+    mock: MockProvider, provider: str, status: int, cls: Type[omnillm.ProviderError]
+) -> None:
+    mock.add_fault(Fault(status=status, retry_after=1 if status == 429 else None))
+    with pytest.raises(cls) as info:
+        _client(mock, provider).call(REQUEST)
+    error = info.value
+    assert error.status == status and error.provider == provider
+    assert error.provider_message == "injected fault"
+    assert error.retryable == (status in (429, 500, 503, 529))
+    if status == 429:
+        assert error.retry_after == 1
+
+
+def test_malformed_json_answer_is_a_decode_error(mock: MockProvider) -> None:
+    mock.add_fault(Fault(malformed_json=True))
+    with pytest.raises(omnillm.DecodeError) as info:
+        _client(mock, "openai", wire_format="open_ai_chat_completions").call(REQUEST)
+    assert "open_ai_chat_completions" in str(info.value)
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini", "groq"])
+def test_stream_yields_events_then_the_complete_response(mock: MockProvider, provider: str) -> None:
+    with _client(mock, provider).stream(REQUEST) as stream:
+        events = list(stream)
+    assert sum(isinstance(e, TextDelta) for e in events) >= 5
+    assert stream.completed
+    final = stream.response()
+    assert final.text == "The answer is 42."
+    assert final.tool_calls[0].arguments == '{"q":"42"}'
+
+
+def test_truncated_stream_raises_with_the_partial_response(mock: MockProvider) -> None:
+    mock.add_fault(Fault(truncate_after_events=6))
+    stream = _client(mock, "anthropic").stream(REQUEST)
+    got: List[Any] = []
+    with pytest.raises(omnillm.TruncatedStreamError) as info:
+        for event in stream:
+            got.append(event)
+    assert got, "the deltas before the cut reached the caller"
+    partial = info.value.partial
+    assert partial is not None and partial.text and "The answer is 42.".startswith(partial.text)
+
+
+def test_abandoned_stream_gives_its_pool_slot_back(mock: MockProvider) -> None:
+    client = _client(mock, "openai", transport=Urllib3Transport(pool_maxsize=1))
+    stream = client.stream(REQUEST)
+    next(stream)
+    stream.close()
+    half = client.stream(REQUEST)
+    next(half)
+    del half
+    gc.collect()
+    before = mock.connections_opened
+    for _ in range(3):
+        client.call(REQUEST)
+    assert mock.connections_opened - before <= 1
+
+
+def test_requests_session_transport_per_client(mock: MockProvider) -> None:
+    session = requests.Session()
+    client = _client(mock, "openai", session=session)
+    assert client.call(REQUEST).text == "The answer is 42."
+    with client.stream(REQUEST) as stream:
+        assert stream.response is not None
+        list(stream)
+    assert stream.response().text == "The answer is 42."
+    assert type(client.transport).__name__ == "RequestsTransport"
+
+
+def test_planned_capability_is_a_clear_error() -> None:
+    client = Client("vertex_ai", credentials=RefreshingToken(lambda: "t"), project="p", environ={})
+    with pytest.raises(omnillm.UnsupportedError) as info:
+        client.call_api(omnillm.api.EmbeddingRequest(model="text-embedding-005", inputs=["x"]))
+    assert "planned" in str(info.value)
+
+
+def test_missing_credentials_are_a_configuration_error() -> None:
+    with pytest.raises(omnillm.ConfigurationError) as info:
+        Client("anthropic", environ={}).call(REQUEST)
+    assert "ANTHROPIC_API_KEY" in str(info.value) or "credential" in str(info.value).lower()
+
+
+def test_canary_secret_never_leaks(mock: MockProvider) -> None:
+    """Plant a canary key; exercise success and every error path with DEBUG logging; scan all of it."""
+    sink = io.StringIO()
+    handler = logging.StreamHandler(sink)
+    handler.setLevel(logging.DEBUG)
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    seen: List[str] = []
+    try:
+        for provider in ("openai", "anthropic", "gemini"):
+            client = _client(mock, provider)
+            seen.append(repr(client))
+            seen.append(repr(client.call(REQUEST)))
+            with client.stream(REQUEST) as stream:
+                seen.extend(repr(e) for e in stream)
+            prepared, _, _ = client.prepare(REQUEST)
+            seen.append(repr(prepared))
+            for fault in (
+                Fault(status=401, message=f"Incorrect API key provided: {CANARY}"),
+                Fault(status=429, retry_after=1),
+                Fault(status=500),
+                Fault(reset=True),
+                Fault(malformed_json=True),
+                Fault(truncate_after_events=3),
+            ):
+                mock.clear_faults()
+                mock.add_fault(fault)
+                try:
+                    if fault.truncate_after_events:
+                        with client.stream(REQUEST) as stream:
+                            list(stream)
+                    else:
+                        client.call(REQUEST)
+                except omnillm.OmniLLMError as exc:
+                    seen.extend([str(exc), repr(exc), repr(exc.__dict__)])
+                    partial = getattr(exc, "partial", None)
+                    if partial is not None:
+                        seen.append(repr(partial))
+            mock.clear_faults()
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+    seen.append(sink.getvalue())
+    assert sink.getvalue(), "DEBUG logging produced records to scan"
+    leaks = [text for text in seen if CANARY in text]
+    assert leaks == []
