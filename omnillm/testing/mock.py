@@ -9,7 +9,10 @@ code as against the real service:
 * ``.../messages`` (Anthropic Messages),
 * ``.../models/{model}:generateContent`` and ``:streamGenerateContent`` (Gemini),
 
-plus every other endpoint family once registered (see `MockProvider.endpoints`).
+plus every other endpoint family (``/embeddings``, ``:embedContent``,
+``/images/generations``, ``/audio/transcriptions``, ``/audio/speech``, ``/rerank``: see
+``omnillm.testing.endpoints``) and Claude on Vertex AI (``:rawPredict``). Extra routes
+can be added in `MockProvider.endpoints`.
 Incoming bodies are decoded with omnillm's own codecs: a malformed request gets a 400 in
 the protocol's error shape, as a strict provider would answer.
 
@@ -30,6 +33,7 @@ from ..errors import OmniLLMError
 from ..model import LlmRequest, LlmResponse, Message, ReasoningPart, TextPart, ToolCallPart, Usage
 from ..protocols import codec, stream_codec
 from ..stream import events_from_response
+from .endpoints import ENDPOINT_ROUTES, ROUTE_FORMATS, route_of
 from .server import Fault, FaultServer, RecordedRequest, Reply, credential_of
 
 
@@ -62,6 +66,9 @@ _GENERATION_ROUTES: Tuple[Tuple[str, str], ...] = (
     ("/messages", "anthropic_messages"),
     (":generateContent", "gemini_generate_content"),
     (":streamGenerateContent", "gemini_generate_content"),
+    # Claude on Vertex AI (rawPredict) speaks Anthropic Messages with the model in the URL.
+    (":rawPredict", "anthropic_messages"),
+    (":streamRawPredict", "anthropic_messages"),
 )
 
 _ERROR_TYPES = {
@@ -180,7 +187,9 @@ class MockProvider:
     def _handle(self, request: RecordedRequest) -> Tuple[Reply, Optional[Fault]]:
         request.key = credential_of(request.headers, request.query)
         protocol = _route(request.path)
-        request.protocol = protocol or next((s for s in self.endpoints if request.path.endswith(s)), "")
+        custom = next((s for s in self.endpoints if request.path.endswith(s)), None)
+        builtin = route_of(request.path)
+        request.protocol = protocol or custom or (ROUTE_FORMATS[builtin] if builtin else "")
         if request.body:
             try:
                 request.json = json.loads(request.body)
@@ -192,7 +201,9 @@ class MockProvider:
         if fault is not None and fault.status is not None:
             return _error_reply(protocol or "", fault.status, fault.message), fault
         if protocol is None:
-            handler = self.endpoints.get(request.protocol)
+            handler = self.endpoints.get(custom) if custom else None
+            if handler is None and builtin is not None:
+                handler = ENDPOINT_ROUTES[builtin]
             if handler is None:
                 return _error_reply("", 404, f"no mock route for {request.path}"), fault
             return self._endpoint(handler, request, fault), fault
@@ -208,7 +219,11 @@ class MockProvider:
         body = request.json
         if not isinstance(body, dict):
             return _error_reply(protocol, 400, "the request body is not a JSON object")
-        if protocol == "gemini_generate_content":
+        if (
+            protocol == "gemini_generate_content"
+            or ":rawPredict" in request.path
+            or ":streamRawPredict" in request.path
+        ):
             body = dict(body)
             body.setdefault("model", request.path.rsplit("/", 1)[-1].split(":", 1)[0])
         try:

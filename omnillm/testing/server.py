@@ -153,7 +153,9 @@ class FaultServer:
     def start(self) -> None:
         """Start serving in a daemon thread."""
         if self._thread is None:
-            self._thread = threading.Thread(target=self._httpd.serve_forever, name="omnillm-mock", daemon=True)
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, args=(0.05,), name="omnillm-mock", daemon=True
+            )
             self._thread.start()
 
     def stop(self) -> None:
