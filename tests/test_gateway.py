@@ -193,8 +193,8 @@ def test_budget_invariant_under_16_threads_with_failures(mock: MockProvider) -> 
     lock = threading.Lock()
     with Gateway(keys, budget_limit_usd=limit_usd, prices=PRICES, pool_config=config) as gw:
 
-        def worker(n: int) -> None:
-            for i in range(40):
+        def worker() -> None:
+            for _ in range(40):
                 try:
                     response = gw.call(req("x" * rng.randint(1, 400), max_tokens=rng.randint(1, 300)))
                 except (omnillm.BudgetExceededError, omnillm.ServerError):
@@ -202,7 +202,7 @@ def test_budget_invariant_under_16_threads_with_failures(mock: MockProvider) -> 
                 with lock:
                     costs.append(response.cost_micros or 0)
 
-        threads = [threading.Thread(target=worker, args=(n,)) for n in range(16)]
+        threads = [threading.Thread(target=worker) for _ in range(16)]
         for t in threads:
             t.start()
         for t in threads:
@@ -271,9 +271,9 @@ def test_cancel_an_in_flight_call_releases_budget_and_connection(mock: MockProvi
 def test_request_timeout_bounds_the_whole_call(mock: MockProvider) -> None:
     mock.add_fault(Fault(latency=1.0))
     config = fast(retry=RetryPolicy(max_attempts=10, base_delay_s=0.0))
-    with Gateway([key(mock, "a")], pool_config=config, request_timeout=0.4) as gw:
-        with pytest.raises(omnillm.TimeoutError):
-            gw.call(req())
+    gw = Gateway([key(mock, "a")], pool_config=config, request_timeout=0.4)
+    with gw, pytest.raises(omnillm.TimeoutError):
+        gw.call(req())
     assert len(mock.requests) == 1, "no attempt starts after the request timeout"
 
 
