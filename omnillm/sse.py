@@ -69,6 +69,15 @@ class SSEParser:
     half-received payload (or a complete-looking terminal event) to the protocol decoder,
     hiding a truncation. Pass True for servers and fixture files known to omit the last
     blank line; the unterminated last line then counts as a line and the event dispatches.
+
+    ``bare_json`` (off by default, and outside the SSE spec) reads the framing the Gemini
+    API uses for an error after the HTTP 200: a JSON object written as plain lines, with no
+    ``data:`` prefix. A line starting with ``{`` while no event is being built opens such an
+    object; it and the lines after it are collected until its braces balance outside
+    strings (the rule google-genai applies) and dispatched as one event of type "message"
+    whose data is the object's text. `close` dispatches an object still open at end of
+    input, whatever ``flush_partial`` says: its text is not valid JSON, so the protocol
+    decoder reports the breakage instead of the stream looking complete.
     """
 
     def __init__(
@@ -77,6 +86,7 @@ class SSEParser:
         max_line_bytes: int = DEFAULT_LIMIT,
         max_event_bytes: int = DEFAULT_LIMIT,
         flush_partial: bool = False,
+        bare_json: bool = False,
     ) -> None:
         if max_line_bytes < 1 or max_event_bytes < 1:
             raise SSEError(f"SSE limits must be positive, got {max_line_bytes=} {max_event_bytes=}")
@@ -84,6 +94,10 @@ class SSEParser:
         self._line_chars_unchecked = max_line_bytes // 4  # lines this short cannot pass the limit
         self.max_event_bytes = max_event_bytes
         self.flush_partial = flush_partial
+        self.bare_json = bare_json
+        self._json_depth = 0  # open braces of the bare JSON object being collected (0: none)
+        self._json_in_string = False
+        self._json_escaped = False
         self._undecoded = b""  # the start of a UTF-8 sequence that the next chunk completes
         self._at_start = True  # a leading BOM is still to be stripped
         self._skip_lf = False  # the last chunk ended in CR: an LF opening the next one ends no line
@@ -155,20 +169,25 @@ class SSEParser:
         else:
             lines = text[:last].split("\n")
         events: List[SSEEvent] = []
-        for line in lines:
-            if line:
-                self._process_field(line)
-            elif self._data:
-                self._dispatch(events)
-            else:
-                # A blank line with no data dispatches nothing but still resets the type.
-                self._event_type = ""
+        if self.bare_json:
+            self._process_lines_with_json(lines, events)
+        else:
+            for line in lines:
+                if line:
+                    self._process_field(line)
+                elif self._data:
+                    self._dispatch(events)
+                else:
+                    # A blank line with no data dispatches nothing but still resets the type.
+                    self._event_type = ""
         if last + 1 < len(text):
             self._hold(text[last + 1 :])
         return events
 
     def close(self) -> List[SSEEvent]:
         """Signal end of input; return the unterminated last event only if ``flush_partial``.
+
+        With ``bare_json``, a bare JSON object still being read is returned in any case.
 
         Bytes of an incomplete UTF-8 sequence at the end decode to U+FFFD. Calling `feed`
         after `close` raises `SSEError`; calling `close` again returns nothing.
@@ -182,7 +201,15 @@ class SSEParser:
             # U+FFFD only: no line end, no BOM, nothing for a pending CR to swallow.
             self._hold(self._decode_rest())
         events: List[SSEEvent] = []
-        if self.flush_partial:
+        tail = "".join(self._pending)
+        if self._json_depth or (self.bare_json and tail.startswith("{") and not self._data):
+            # A bare JSON object needs no blank line to end: end of input ends it.
+            if tail:
+                self._json_line(tail, events)
+            if self._json_depth:
+                self._json_depth = 0
+                self._dispatch(events)  # still unbalanced: the decoder sees broken JSON
+        elif self.flush_partial:
             if self._pending:
                 # End of input terminates the last line.
                 self._process_field("".join(self._pending))
@@ -216,6 +243,48 @@ class SSEParser:
                 f"SSE line longer than max_line_bytes={self.max_line_bytes}"
                 f" ({self._pending_bytes} bytes so far without a line end)"
             )
+
+    def _process_lines_with_json(self, lines: List[str], events: List[SSEEvent]) -> None:
+        """The line loop of `feed` for ``bare_json`` parsers."""
+        for line in lines:
+            if self._json_depth or (line.startswith("{") and not self._data):
+                self._json_line(line, events)
+            elif line:
+                self._process_field(line)
+            elif self._data:
+                self._dispatch(events)
+            else:
+                self._event_type = ""
+
+    def _json_line(self, line: str, events: List[SSEEvent]) -> None:
+        """Add one line to a bare JSON object; dispatch the object once its braces balance."""
+        if len(line) > self._line_chars_unchecked and _utf8_len(line) > self.max_line_bytes:
+            self._fail(f"SSE line longer than max_line_bytes={self.max_line_bytes} ({_utf8_len(line)} bytes)")
+        depth, in_string, escaped = self._json_depth, self._json_in_string, self._json_escaped
+        for char in line:
+            if in_string:
+                if escaped:
+                    escaped = False
+                elif char == "\\":
+                    escaped = True
+                elif char == '"':
+                    in_string = False
+            elif char == '"':
+                in_string = True
+            elif char == "{":
+                depth += 1
+            elif char == "}":
+                depth -= 1
+        self._json_depth, self._json_in_string, self._json_escaped = max(depth, 0), in_string, escaped
+        self._data_bytes += _utf8_len(line) + (1 if self._data else 0)
+        if self._data_bytes > self.max_event_bytes:
+            self._fail(
+                f"SSE event data larger than max_event_bytes={self.max_event_bytes} ({self._data_bytes} bytes so far)"
+            )
+        self._data.append(line)
+        if not self._json_depth:
+            self._json_in_string = self._json_escaped = False
+            self._dispatch(events)
 
     def _process_field(self, line: str) -> None:
         """Apply one non-blank line to the event being built."""
@@ -260,6 +329,7 @@ class SSEParser:
 
     def _fail(self, message: str) -> NoReturn:
         self._broken = message
+        self._json_depth = 0
         self._pending = []
         self._pending_bytes = 0
         self._data = []

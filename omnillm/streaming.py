@@ -1,17 +1,23 @@
-"""Stream drivers: bytes in, canonical events or another protocol's SSE text out.
+"""Stream drivers: bytes in, canonical events or another protocol's wire frames out.
 
 The per-protocol stream codecs are sans-I/O state machines; these functions wire them to
 an iterable of chunks (a socket's ``iter_content``, a file, a list) and enforce the
 error rules: every delta that arrived before a failure is yielded first, then a
 `StreamError` carrying the partial response is raised. A stream that ends without its
 protocol's terminal event is never reported as a normal completion.
+
+Framing follows the wire format: SSE for every format but ``bedrock_converse``, whose
+ConverseStream body is AWS event-stream binary framing (its codec's ``event_parser``
+decodes it, and a stream cut inside a binary message is truncated). Encoders yield SSE
+``str`` frames, or ``bytes`` frames for ``bedrock_converse``.
 """
 
 from __future__ import annotations
 
 from typing import Iterable, Iterator, List, Optional, Union
 
-from .errors import ProviderStreamError, TruncatedStreamError
+from .errors import DecodeError, ProviderStreamError, TruncatedStreamError
+from .eventstream import EventStreamError
 from .protocols import stream_codec
 from .report import LossLog
 from .sse import SSEParser
@@ -19,6 +25,8 @@ from .stream import ErrorEvent, StreamAccumulator, StreamEvent
 from .wire import WireFormat, wire_format
 
 Chunk = Union[bytes, bytearray, str]
+Frame = Union[str, bytes]
+"""One encoded wire frame: SSE text, or an event-stream message for ``bedrock_converse``."""
 
 
 def decode_stream(
@@ -34,14 +42,32 @@ def decode_stream(
     Pass an ``accumulator`` to keep the folded response after the iterator ends.
     """
     fmt = wire_format(source)
-    decoder = stream_codec(fmt).StreamDecoder()
+    module = stream_codec(fmt)
+    decoder = module.StreamDecoder()
     acc = accumulator if accumulator is not None else StreamAccumulator()
-    parser = SSEParser()
+    # A codec whose framing is not plain SSE provides its own parser.
+    parser = getattr(module, "event_parser", SSEParser)()
     for chunk in chunks:
         for sse in parser.feed(bytes(chunk) if isinstance(chunk, bytearray) else chunk):
             yield from _emit(decoder.feed(sse), acc, fmt)
-    for sse in parser.close():
-        yield from _emit(decoder.feed(sse), acc, fmt)
+    try:
+        tail = parser.close()
+    except EventStreamError as exc:
+        # Binary framing: the input ended inside a message, so the stream was cut.
+        raise TruncatedStreamError(
+            f"{exc}; the partial response is attached", acc.response(), protocol=fmt.value
+        ) from exc
+    for sse in tail:
+        try:
+            events = decoder.feed(sse)
+        except DecodeError as exc:
+            # Only end of input completed this event: it was cut, not malformed.
+            raise TruncatedStreamError(
+                f"stream ended inside an event ({exc.problem}); the partial response is attached",
+                acc.response(),
+                protocol=fmt.value,
+            ) from exc
+        yield from _emit(events, acc, fmt)
     yield from _emit(decoder.finish(), acc, fmt)
     if not decoder.terminated:
         raise TruncatedStreamError(
@@ -60,6 +86,7 @@ def _emit(events: List[StreamEvent], acc: StreamAccumulator, fmt: WireFormat) ->
                 protocol=fmt.value,
                 error_type=event.type,
                 code=event.code,
+                status=event.status,
             )
         acc.add(event)
         yield event
@@ -70,8 +97,8 @@ def encode_stream(
     target: Union[str, WireFormat],
     *,
     losses: Optional[LossLog] = None,
-) -> Iterator[str]:
-    """Encode canonical events as ``target`` SSE text, yielding as each event arrives."""
+) -> Iterator[Frame]:
+    """Encode canonical events as ``target`` frames (SSE text; bytes for Bedrock), yielding as each event arrives."""
     fmt = wire_format(target)
     encoder = stream_codec(fmt).StreamEncoder(losses if losses is not None else LossLog(fmt.value))
     for event in events:
@@ -85,8 +112,8 @@ def transcode_stream(
     target: Union[str, WireFormat],
     *,
     losses: Optional[LossLog] = None,
-) -> Iterator[str]:
-    """Convert a ``source`` wire stream into ``target`` SSE text, incrementally.
+) -> Iterator[Frame]:
+    """Convert a ``source`` wire stream into ``target`` frames (see `encode_stream`), incrementally.
 
     Output for an event is yielded before the next input chunk is read. Losses go to
     ``losses`` when given. Errors as in `decode_stream`.

@@ -76,6 +76,7 @@ GENERATION_FORMATS: Tuple[WireFormat, ...] = (
     WireFormat.OPEN_AI_CHAT_COMPLETIONS,
     WireFormat.ANTHROPIC_MESSAGES,
     WireFormat.GEMINI_GENERATE_CONTENT,
+    WireFormat.BEDROCK_CONVERSE,
 )
 
 _BY_VALUE = {f.value: f for f in WireFormat}

@@ -631,6 +631,10 @@ def test_interleaved_tool_arguments_still_complete() -> None:
     text = encode(events)
     message = sdk_final(text)
     assert [(b.id, b.input) for b in message.content] == [("call_a", {"a": 1}), ("call_b", {"b": 2})]
+    # The wire stays valid for a strict reader too: no delta after a block's stop.
+    decoded, _ = decode(text)
+    calls = [(e.id, e.name) for e in decoded if isinstance(e, ToolCallStarted)]
+    assert calls == [("call_a", "f"), ("call_b", "g")]
 
 
 def test_interleaved_text_opens_a_continuation_block() -> None:

@@ -574,7 +574,7 @@ def test_unsupported_request_options_are_reported() -> None:
         [
             "L-ROLE-NAME",
             "L-TC-PARALLEL",
-            "L-EXTENSION",
+            "L-METADATA",
             "L-EXTENSION",
             "L-EXTENSION",
             "L-SERVICE-TIER",
@@ -635,7 +635,7 @@ def test_media_from_other_formats() -> None:
     assert parts[2]["inlineData"]["mimeType"] == "application/pdf"
     assert parts[3] == {"inlineData": {"mimeType": "text/plain", "data": "cGxhaW4gbm90ZXM="}}
     assert parts[4] == {"inlineData": {"mimeType": "audio/wav", "data": "UklGRg=="}}
-    assert sorted(_codes(losses)) == ["L-EXTENSION", "L-MEDIA-URL-FETCH"]
+    assert sorted(_codes(losses)) == ["L-FILE-NAME", "L-MEDIA-URL-FETCH"]
     back = gem.decode_request(out).messages[0].content[0]
     assert isinstance(back, ImagePart) and back.detail == "high"
 
@@ -711,7 +711,9 @@ def test_encode_stop_reasons_from_other_formats(stop: str, finish: str, code: An
     out = gem.encode_response(resp, losses)
     validate_response(out)
     assert out["candidates"][0]["finishReason"] == finish
-    assert _codes(losses) == ([code] if code else [])
+    # Gemini has no refusal part: the refusal text travels as plain text (L-REFUSAL-PART).
+    refusal = ["L-REFUSAL-PART"] if stop == "refusal" else []
+    assert _codes(losses) == refusal + ([code] if code else [])
 
 
 def test_tool_use_without_function_calls_reports_the_lost_category() -> None:
@@ -866,3 +868,48 @@ def test_judge_rejects_invalid_requests(bad: Dict[str, Any]) -> None:
 def test_judge_rejects_invalid_responses(bad: Dict[str, Any]) -> None:
     with pytest.raises(AssertionError):
         validate_response(bad)
+
+
+# --------------------------------------------------------------------------- approximations reported (mapping tables)
+
+
+def test_reformatted_arguments_are_reported() -> None:
+    call = ToolCallPart("c1", "f", '{"x": 1}')
+    losses = LossLog(P)
+    out = gem.encode_request(_request(messages=[Message.user("hi"), Message("assistant", [call])]), losses)
+    assert out["contents"][1]["parts"][0]["functionCall"]["args"] == {"x": 1}
+    assert _codes(losses) == ["L-TOOL-ARGS-FORMAT"]
+    losses = LossLog(P)
+    gem.encode_request(_request(messages=[Message("assistant", [ToolCallPart("c1", "f", '{"x":1}')])]), losses)
+    assert not losses
+
+
+def test_assumed_media_types_are_reported() -> None:
+    parts = [ImagePart(data=PNG), FilePart(data="JVBERg=="), FilePart(text="notes")]
+    losses = LossLog(P)
+    out = gem.encode_request(_request(messages=[Message("user", parts)]), losses)
+    mimes = [p["inlineData"]["mimeType"] for p in out["contents"][0]["parts"]]
+    assert mimes == ["image/png", "application/pdf", "text/plain"]
+    assert _codes(losses) == ["L-MEDIA-TYPE", "L-MEDIA-TYPE"]
+
+
+def test_refusal_history_and_joined_result_texts_are_reported() -> None:
+    messages = [
+        Message.user("hi"),
+        Message("assistant", [RefusalPart("no"), ToolCallPart("c1", "f")]),
+        Message("tool", [ToolResultPart("c1", [TextPart("a"), TextPart("b")])]),
+    ]
+    losses = LossLog(P)
+    out = gem.encode_request(_request(messages=messages), losses)
+    assert out["contents"][1]["parts"][0] == {"text": "no"}
+    assert out["contents"][2]["parts"][0]["functionResponse"]["response"] == {"output": "a\nb"}
+    assert _codes(losses) == ["L-REFUSAL-PART", "L-RESULT-WRAP"]
+
+
+def test_forced_tool_with_a_subset_reports_the_dropped_subset() -> None:
+    losses = LossLog(P)
+    out = gem.encode_request(
+        _request(messages=[], tool_choice=ToolChoice("tool", name="f", allowed=["f", "g"])), losses
+    )
+    assert out["toolConfig"]["functionCallingConfig"] == {"mode": "ANY", "allowedFunctionNames": ["f"]}
+    assert _codes(losses) == ["L-TC-SUBSET"]

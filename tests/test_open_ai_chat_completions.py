@@ -505,7 +505,8 @@ def test_foreign_items_are_dropped_with_their_losses() -> None:
         "L-EXTENSION",
     }
     assert out["temperature"] == 2 and out["n"] == 2 and out["reasoning_effort"] == "medium"
-    assert "tools" in out and out["tools"] == [] and "top_k" not in out
+    # Every tool was dropped: no "tools" key, as the API rejects an empty array (code empty_array).
+    assert "tools" not in out and "top_k" not in out
     assert out["service_tier"] == "default"
 
 
@@ -671,3 +672,44 @@ def test_empty_choices_round_trip() -> None:
     raw = {"id": "chatcmpl-x", "object": "chat.completion", "created": 1, "model": "m", "choices": []}
     resp = chat.decode_response(raw)
     assert resp.output == [] and chat.encode_response(resp) == raw
+
+
+def test_image_without_media_type_is_reported() -> None:
+    out, codes = _encode(LlmRequest("gpt-4o", [Message("user", [ImagePart(data="iVBORw0KGgo=")])]))
+    assert out["messages"][0]["content"][0]["image_url"]["url"] == "data:image/png;base64,iVBORw0KGgo="
+    assert codes == {"L-MEDIA-TYPE"}
+
+
+def test_dropped_tool_subsets_are_reported() -> None:
+    tools: List[Any] = [FunctionTool("f"), FunctionTool("g")]
+    out, codes = _encode(
+        LlmRequest("gpt-4o", [Message.user("hi")], tools=tools, tool_choice=ToolChoice("none", allowed=["f"]))
+    )
+    assert out["tool_choice"] == "none" and codes == {"L-TC-SUBSET"}
+    choice = ToolChoice("tool", name="f", allowed=["f", "g"])
+    out, codes = _encode(LlmRequest("gpt-4o", [Message.user("hi")], tools=tools, tool_choice=choice))
+    assert out["tool_choice"] == {"type": "function", "function": {"name": "f"}} and codes == {"L-TC-SUBSET"}
+
+
+def test_an_empty_tools_array_survives_a_round_trip() -> None:
+    _round_trip_request(_request(tools=[]))
+
+
+def test_compatible_error_finish_reason_round_trips() -> None:
+    raw = {
+        "id": "c",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "m",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "x", "refusal": None}, "finish_reason": "error"}
+        ],
+    }
+    response = chat.decode_response(copy.deepcopy(raw))
+    assert response.stop_reason == "error"
+    losses = LossLog()
+    assert chat.encode_response(response, losses) == raw and not losses
+    losses = LossLog()
+    response.raw_stop_reason = None
+    assert chat.encode_response(response, losses)["choices"][0]["finish_reason"] == "stop"
+    assert _codes(losses) == {"L-FINISH-GRANULARITY"}

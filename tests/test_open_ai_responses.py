@@ -746,3 +746,51 @@ def test_leading_system_message_of_another_protocol_becomes_instructions() -> No
     # This protocol's own system messages stay messages.
     native = codec.decode_request({"model": "m", "input": [{"role": "system", "content": "S"}]})
     assert "instructions" not in codec.encode_request(native)
+
+
+# --------------------------------------------------------------------------- regressions found by the mapping tables
+
+
+def test_tool_choice_none_or_forced_with_a_subset_keeps_its_meaning() -> None:
+    tools: List[Any] = [FunctionTool("f"), FunctionTool("g")]
+    for choice, wire in (
+        (ToolChoice("none", allowed=["f"]), "none"),
+        (ToolChoice("tool", name="f", allowed=["f", "g"]), {"type": "function", "name": "f"}),
+    ):
+        losses = LossLog(P)
+        out = codec.encode_request(LlmRequest("m", [Message.user("hi")], tools=tools, tool_choice=choice), losses)
+        assert out["tool_choice"] == wire
+        assert _codes(losses) == {"L-TC-SUBSET"}
+
+
+def test_unknown_content_parts_stay_inside_their_message() -> None:
+    video = {"type": "input_video", "video_url": "https://x.test/v.mp4"}
+    request = {
+        "model": "m",
+        "input": [
+            {"role": "user", "content": [{"type": "input_text", "text": "see"}, video]},
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "ok"}, video]},
+        ],
+    }
+    losses = LossLog(P)
+    assert codec.encode_request(codec.decode_request(copy.deepcopy(request)), losses) == request and not losses
+    response = copy.deepcopy(RESPONSES["text"])
+    message = next(item for item in response["output"] if item["type"] == "message")
+    message["content"].append({"type": "output_audio", "data": "AAAA"})
+    assert codec.encode_response(codec.decode_response(copy.deepcopy(response))) == response
+
+
+def test_usage_without_details_round_trips() -> None:
+    body = {
+        "id": "r",
+        "object": "response",
+        "created_at": 1,
+        "status": "completed",
+        "model": "m",
+        "output": [],
+        "usage": {"input_tokens": 15, "output_tokens": 5, "total_tokens": 20},
+    }
+    losses = LossLog(P)
+    assert codec.encode_response(codec.decode_response(copy.deepcopy(body)), losses) == body and not losses
+    full = codec.encode_response(LlmResponse("r", "m", usage=Usage(15, 5)))
+    assert full["usage"]["input_tokens_details"] == {"cached_tokens": 0, "cache_write_tokens": 0}

@@ -92,7 +92,7 @@ def test_public_api_is_listed_and_documented() -> None:
     for name in omnillm.__all__:
         assert hasattr(omnillm, name), name
         obj = getattr(omnillm, name)
-        if callable(obj):
+        if callable(obj) and type(obj).__module__ != "typing":  # Union aliases carry no docstring
             assert (obj.__doc__ or "").strip(), f"{name} has no docstring"
 
 

@@ -459,10 +459,12 @@ class _Item:
 class StreamEncoder:
     """Canonical stream events in, Anthropic Messages SSE text out.
 
-    One wire block is open at a time, as the API does: a new item closes the open block.
-    A text fragment for an item whose block was already closed (sources that interleave
-    items) opens a continuation block; a late tool-argument fragment goes to the call's
-    own block index, which the SDK accumulates by index.
+    One wire block is open at a time, as the API does, and a stopped block never gets
+    another delta. A new item closes an open text or thinking block (a later fragment of
+    that item opens a continuation block). An open tool call, whose arguments must all go
+    into its one block, holds the wire until it is done: events of other items that
+    arrive meanwhile (sources that interleave parallel calls) are queued and sent, in
+    order, when it finishes.
     """
 
     def __init__(self, losses: Optional[LossLog] = None) -> None:
@@ -477,6 +479,8 @@ class StreamEncoder:
         self._usage: Optional[Usage] = None
         self._refusal = False
         self._invalid_arguments: List[str] = []  # judged at completion: max_tokens explains a cut-off
+        self._holder: Optional[int] = None  # an unfinished tool call that owns the open block
+        self._queued: List[StreamEvent] = []  # other items' events waiting for the holder
 
     # ---------------------------------------------------------------- public
 
@@ -498,9 +502,19 @@ class StreamEncoder:
                     self._flush_start(out)
             return out
         if isinstance(event, ErrorEvent):
+            if self._holder is not None:
+                self._flush_start(out)
+                self._release_holder(out)  # every delta that arrived goes out before the error
             self._done = True
-            return [self._error(event)]
+            out.append(self._error(event))
+            return out
         self._flush_start(out)
+        index = getattr(event, "index", None)
+        if self._holder is not None and index is not None and index != self._holder:
+            self._queued.append(event)
+            return out
+        if isinstance(event, ResponseCompleted) and self._holder is not None:
+            self._release_holder(out)
         if isinstance(event, OutputItemAdded):
             item = self._item(event.index, "reasoning" if event.kind == "reasoning" else "message")
             if item.kind == "message" and item.block is None:
@@ -519,13 +533,23 @@ class StreamEncoder:
                 self._open_block(
                     out, event.index, {"type": "tool_use", "id": event.id, "name": event.name, "input": {}}
                 )
+                self._holder = event.index
         elif isinstance(event, ToolCallArgumentsDelta):
             self._arguments(out, event.index, event.delta)
         elif isinstance(event, OutputItemDone):
             self._item_done(out, event.index, event.item)
+            if event.index == self._holder:
+                self._release_holder(out)
         elif isinstance(event, ResponseCompleted):
             self._complete(out, event)
         return out
+
+    def _release_holder(self, out: List[str]) -> None:
+        """The holding tool call is done (or the response ends): send what waited for it."""
+        self._holder = None
+        queued, self._queued = self._queued, []
+        for waiting in queued:
+            out.extend(self.encode(waiting))
 
     def finish(self) -> List[str]:
         """End of the canonical stream. Without a `ResponseCompleted` no message_stop is sent."""

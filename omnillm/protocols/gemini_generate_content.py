@@ -685,7 +685,7 @@ class _Encoder:
                     out["mediaResolution"] = {"level": _RESOLUTION_PREFIX + part.detail.upper()}
                 else:
                     self.losses.add(
-                        "L-EXTENSION", path, f"image detail {part.detail!r} has no equivalent in {PROTOCOL}"
+                        "L-MEDIA-DETAIL", path, f"image detail {part.detail!r} has no equivalent in {PROTOCOL}"
                     )
             self._cache(part.cache_control, path)
             return out
@@ -698,7 +698,7 @@ class _Encoder:
             out = self._locate(data, part.url, media_type, part.file_id, "application/pdf", path, "file")
             for label, value in (("filename", part.filename), ("title", part.title)):
                 if value is not None:
-                    self.losses.add("L-EXTENSION", path, f"file {label} {value!r} has no equivalent in {PROTOCOL}")
+                    self.losses.add("L-FILE-NAME", path, f"file {label} {value!r} has no equivalent in {PROTOCOL}")
             self._cache(part.cache_control, path)
             return out
         return None
@@ -714,6 +714,10 @@ class _Encoder:
         what: str,
     ) -> Optional[Obj]:
         if data is not None:
+            if media_type is None:
+                self.losses.add(
+                    "L-MEDIA-TYPE", path, f"{what} without a media type is sent as {fallback} to {PROTOCOL}"
+                )
             return {"inlineData": {"mimeType": media_type or fallback, "data": data}}
         if url is not None:
             parsed = parse_data_url(url)
@@ -744,6 +748,7 @@ class _Encoder:
             out = {"text": part.text}
             self._cache(part.cache_control, path)
         elif isinstance(part, RefusalPart):
+            self.losses.add("L-REFUSAL-PART", path, f"refusal is sent as plain text: {PROTOCOL} has no refusal part")
             out = {"text": part.text}
         elif isinstance(part, (ImagePart, AudioPart, FilePart)):
             out = self.media(part, path, hint)
@@ -769,6 +774,12 @@ class _Encoder:
         if not ok:
             self.losses.add(
                 "L-TOOL-ARGS-INVALID-JSON", path, f"arguments of {part.name!r} are not a JSON object; kept under _raw"
+            )
+        elif part.arguments and dump_arguments(args) != part.arguments:
+            self.losses.add(
+                "L-TOOL-ARGS-FORMAT",
+                path,
+                f"{PROTOCOL} carries arguments as an object; their original JSON formatting is not kept",
             )
         call: Obj = {"name": part.name}
         if part.arguments != "":
@@ -804,6 +815,10 @@ class _Encoder:
                 self.losses.add(
                     "L-RESULT-MEDIA", where, f"{type(item).__name__} in a tool result has no equivalent in {PROTOCOL}"
                 )
+        if len(texts) > 1:
+            self.losses.add(
+                "L-RESULT-WRAP", path, f"the text parts of a tool result are joined with newlines for {PROTOCOL}"
+            )
         response = _wrap_result(texts, part.is_error, raw if isinstance(raw, dict) else None)
         if response is not None:
             out["response"] = response
@@ -942,6 +957,8 @@ def _encode_tool_choice(choice: ToolChoice, losses: LossLog) -> Obj:
         if not choice.name:
             raise EncodeError(PROTOCOL, path, "tool_choice mode 'tool' needs a tool name")
         out["allowedFunctionNames"] = [choice.name]
+        if choice.allowed is not None:
+            losses.add("L-TC-SUBSET", path, f"the tool subset is dropped: {PROTOCOL} forces the one named tool")
     elif choice.allowed is not None:
         out["allowedFunctionNames"] = list(choice.allowed)
     _restore(out, choice.extensions, losses, path, frozenset({"mode"}))
@@ -1181,7 +1198,7 @@ def encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dic
     if gc:
         out["generationConfig"] = gc
     if request.metadata is not None:
-        losses.add("L-EXTENSION", "metadata", f"metadata has no equivalent in {PROTOCOL} (labels are Vertex-only)")
+        losses.add("L-METADATA", "metadata", f"metadata has no equivalent in {PROTOCOL} (labels are Vertex-only)")
     if request.user is not None:
         losses.add("L-EXTENSION", "user", f"end-user id has no equivalent in {PROTOCOL}")
     if request.service_tier is not None:
@@ -1241,8 +1258,7 @@ def _decode_candidate(raw: Any, path: str) -> Tuple[List[OutputItem], str, Optio
     return items, _stop_from_wire(finish, has_calls), finish, fields, position
 
 
-def _decode_usage(u: Obj) -> Usage:
-    where = "usageMetadata"
+def _decode_usage(u: Obj, where: str = "usageMetadata") -> Usage:
     thoughts = _R.opt_int(u, "thoughtsTokenCount", where)
     return Usage(
         input_tokens=_R.opt_int(u, "promptTokenCount", where) or 0,

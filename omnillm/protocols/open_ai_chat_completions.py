@@ -614,6 +614,8 @@ def _encode_media(p: Part, path: str, losses: LossLog) -> Optional[Obj]:
         if p.url is not None:
             url: Optional[str] = p.url
         elif p.data is not None:
+            if p.media_type is None:
+                losses.add("L-MEDIA-TYPE", path, f"image without a media type is sent as image/png to {PROTOCOL}")
             url = data_url(p.media_type or "image/png", p.data)
         else:
             url = None
@@ -960,6 +962,8 @@ def _encode_tool_choice(tc: ToolChoice, tools: List[Tool], losses: LossLog) -> U
         if tc.name is None:
             raise EncodeError(PROTOCOL, path, "a tool choice of mode 'tool' needs a name")
         custom = _marked(tc.extensions, "custom") or tc.name in customs
+        if tc.allowed is not None:
+            losses.add("L-TC-SUBSET", path, f"the tool subset is dropped: {PROTOCOL} forces the one named tool")
         out: Obj = _named_choice(tc.name, custom)
         _restore(out, tc.extensions, losses, path, (str(out["type"]),))
         return out
@@ -970,6 +974,8 @@ def _encode_tool_choice(tc: ToolChoice, tools: List[Tool], losses: LossLog) -> U
         out = {"type": "allowed_tools", "allowed_tools": allowed}
         _restore(out, tc.extensions, losses, path, ("allowed_tools",))
         return out
+    if tc.allowed is not None:
+        losses.add("L-TC-SUBSET", path, f"the tool subset is dropped: tool_choice none calls no tool in {PROTOCOL}")
     restore_extensions({}, tc.extensions, PROTOCOL, losses, path)
     return tc.mode
 
@@ -1045,7 +1051,10 @@ def encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dic
     ext = request.extensions
     out: Obj = {"model": request.model, "messages": _encode_messages(request, losses)}
     if request.tools or _marked(ext, "empty:tools"):
-        out["tools"] = _encode_tools(request.tools, losses)
+        tools = _encode_tools(request.tools, losses)
+        # The API rejects an empty tools array; send none when every tool was dropped.
+        if tools or not request.tools:
+            out["tools"] = tools
     if request.tool_choice is not None:
         out["tool_choice"] = _encode_tool_choice(request.tool_choice, request.tools, losses)
     if request.parallel_tool_calls is not None:
@@ -1251,7 +1260,9 @@ def decode_response(raw: Dict[str, Any]) -> LlmResponse:
 
 
 def _finish_reason(stop_reason: str, raw: Optional[str], refused: bool, losses: LossLog, path: str) -> str:
-    if raw is not None and raw in _FINISH_TO_STOP and _stop_reason(raw, refused) == stop_reason:
+    # "error" is not in the SDK's values, but compatible servers send it: keep it on a round trip.
+    known = raw is not None and (raw in _FINISH_TO_STOP or raw == "error")
+    if known and raw is not None and _stop_reason(raw, refused) == stop_reason:
         return raw
     finish = _STOP_TO_FINISH.get(stop_reason)
     if stop_reason == "stop_sequence":

@@ -14,7 +14,9 @@ Decisions worth knowing:
   scheme, so ``LlmResponse.message`` replays with its ids.
 * ``function_call_output`` items decode to ``Message(role="tool")`` with one
   `ToolResultPart`; output-side hosted items (``*_output``, ``mcp_approval_response``,
-  ``item_reference``) to a user `Message` holding an `OpaquePart`.
+  ``item_reference``) to a user `Message` holding an `OpaquePart`. A content part of an
+  unknown type is an `OpaquePart` too, marked ``"open_ai_responses~part"`` so that it is
+  written back inside its message item rather than as an item of its own.
 * Hosted tools and ``custom`` tools decode to `BuiltinTool`; forcing one of them with
   ``tool_choice`` decodes to mode ``required`` with the wire object kept in extensions.
 * ``text.format`` <-> `OutputFormat`; ``text.verbosity`` and other ``text`` keys stay
@@ -91,6 +93,8 @@ _R = Reader(PROTOCOL)
 _MARK = PROTOCOL + "~"
 _ITEM = _MARK + "item"
 """Extension key holding the item-level fields of the message item a part starts."""
+_PART = _MARK + "part"
+"""Extension key marking an `OpaquePart` that was a message content part, not an input item."""
 
 _REQUEST_KEYS = frozenset(
     {
@@ -271,7 +275,7 @@ def _decode_part(raw: Any, path: str) -> Part:
         return _decode_image(d, path)
     if kind == "input_file":
         return _decode_file(d, path)
-    return OpaquePart(PROTOCOL, d)
+    return OpaquePart(PROTOCOL, d, extensions={_PART: {}})
 
 
 def _decode_content(item: Obj, path: str, ext: Extensions) -> List[Part]:
@@ -794,9 +798,13 @@ class _Items:
         return True
 
 
+_ContentPart = Union[TextPart, RefusalPart, OpaquePart]
+"""A part that travels inside an assistant message item."""
+
+
 def _flush_assistant(
     acc: _Items,
-    parts: List[Tuple[Union[TextPart, RefusalPart], str]],
+    parts: List[Tuple[_ContentPart, str]],
     info: Optional[Tuple[Obj, Extensions]],
     path: str,
 ) -> None:
@@ -829,6 +837,8 @@ def _flush_assistant(
         for p, ppath in parts:
             if isinstance(p, TextPart):
                 content.append(_encode_text(p, "output_text" if full else "input_text", ppath, losses))
+            elif isinstance(p, OpaquePart):
+                content.append(dict(p.data))
             else:
                 wire: Obj = {"type": "refusal", "refusal": p.text}
                 _restore(wire, p.extensions, losses, ppath)
@@ -844,19 +854,26 @@ def _item_info(ext: Extensions) -> Optional[Tuple[Obj, Extensions]]:
     return dict(fields), ext
 
 
-def _without_item(p: Union[TextPart, RefusalPart]) -> Union[TextPart, RefusalPart]:
+def _without_item(p: _ContentPart) -> _ContentPart:
     """The part with its item-level extension keys hidden from part encoding."""
     if not any(k == _ITEM or k.startswith(_MARK + "form:") for k in p.extensions):
         return p
     ext = {k: v for k, v in p.extensions.items() if k != _ITEM and not k.startswith(_MARK + "form:")}
     if isinstance(p, TextPart):
         return TextPart(p.text, p.cache_control, ext)
+    if isinstance(p, OpaquePart):
+        return OpaquePart(p.source, p.data, ext)
     return RefusalPart(p.text, ext)
+
+
+def _content_opaque(p: Part) -> bool:
+    """An unknown message content part of this format (kept inside its message item)."""
+    return isinstance(p, OpaquePart) and p.source == PROTOCOL and _PART in p.extensions
 
 
 def _encode_assistant(m: Message, path: str, acc: _Items) -> None:
     losses = acc.losses
-    pending: List[Tuple[Union[TextPart, RefusalPart], str]] = []
+    pending: List[Tuple[_ContentPart, str]] = []
     info: Optional[Tuple[Obj, Extensions]] = None
 
     def flush() -> None:
@@ -870,7 +887,7 @@ def _encode_assistant(m: Message, path: str, acc: _Items) -> None:
         return
     for j, p in enumerate(m.content):
         ppath = index(join(path, "content"), j)
-        if isinstance(p, (TextPart, RefusalPart)):
+        if isinstance(p, (TextPart, RefusalPart)) or (isinstance(p, OpaquePart) and _content_opaque(p)):
             starts = _item_info(p.extensions)
             if starts is not None:
                 flush()
@@ -914,7 +931,9 @@ def _encode_plain(m: Message, path: str, acc: _Items) -> None:
     start = len(acc.items)
     for j, p in enumerate(m.content):
         ppath = index(join(path, "content"), j)
-        if isinstance(p, (ToolCallPart, ReasoningPart, ToolResultPart, OpaquePart)):
+        if isinstance(p, (ToolCallPart, ReasoningPart, ToolResultPart)) or (
+            isinstance(p, OpaquePart) and not _content_opaque(p)
+        ):
             flush()
             acc.common(p, ppath)
             continue
@@ -994,8 +1013,8 @@ def _encode_tool_choice(tc: ToolChoice, losses: LossLog) -> Union[str, Obj]:
     mine = _mine(tc.extensions)
     if tc.mode == "required" and isinstance(mine.get("type"), str) and tc.allowed is None:
         return dict(mine)
-    if tc.allowed is not None:
-        mode = tc.mode if tc.mode in ("auto", "required") else "required" if tc.mode == "tool" else "auto"
+    if tc.allowed is not None and tc.mode in ("auto", "required"):
+        mode = tc.mode
         raw = mine.get("tools")
         tools: List[Any]
         if isinstance(raw, list) and [e.get("name") for e in raw if isinstance(e, dict)] == tc.allowed:
@@ -1007,11 +1026,10 @@ def _encode_tool_choice(tc: ToolChoice, losses: LossLog) -> Union[str, Obj]:
         if "tools" in mine:
             ext[PROTOCOL] = {k: v for k, v in mine.items() if k != "tools"}
         _restore(out, ext, losses, "tool_choice")
-        if tc.mode == "none":
-            losses.add(
-                "L-TC-SUBSET", "tool_choice", f"tool_choice none with a tool subset is sent as auto to {PROTOCOL}"
-            )
         return out
+    if tc.allowed is not None:
+        # "none" calls no tool and "tool" the named one: the subset has no wire form beside them.
+        losses.add("L-TC-SUBSET", "tool_choice", f"the tool subset of tool_choice {tc.mode!r} is dropped by {PROTOCOL}")
     if tc.mode == "tool" and tc.name is not None:
         out = {"type": "function", "name": tc.name}
         _restore(out, tc.extensions, losses, "tool_choice")
@@ -1346,10 +1364,13 @@ def _encode_usage(usage: Usage, losses: LossLog) -> Obj:
         ("output_tokens_details", (("reasoning_tokens", usage.reasoning_tokens),)),
     ):
         details: Obj = {}
+        # Counts the source did not give are written as 0 (the SDK requires them), except
+        # where a body of this format left out the counts or their whole details object.
+        absent = _marked(ext, f"absent:{key}")
         for name, value in fields:
             if value is not None:
                 details[name] = value
-            elif not _marked(ext, f"absent:{name}"):
+            elif not absent and not _marked(ext, f"absent:{name}"):
                 details[name] = 0
         nested = mine.get(key)
         if isinstance(nested, dict):
