@@ -14,13 +14,15 @@ decodes it, and a stream cut inside a binary message is truncated). Encoders yie
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, List, Optional, Union
+import base64
+import json
+from typing import Any, Iterable, Iterator, List, Optional, Union
 
-from .errors import DecodeError, ProviderStreamError, TruncatedStreamError
+from .errors import DecodeError, ProviderStreamError, TruncatedStreamError, WireFormatError
 from .eventstream import EventStreamError
 from .protocols import stream_codec
 from .report import LossLog
-from .sse import SSEParser
+from .sse import SSEEvent, SSEParser
 from .stream import ErrorEvent, StreamAccumulator, StreamEvent
 from .wire import WireFormat, wire_format
 
@@ -29,24 +31,88 @@ Frame = Union[str, bytes]
 """One encoded wire frame: SSE text, or an event-stream message for ``bedrock_converse``."""
 
 
+class InvokeChunkParser:
+    """Framing of Bedrock ``InvokeModelWithResponseStream``: event-stream ``chunk`` messages.
+
+    Each ``chunk`` payload is ``{"bytes": "<base64 of one provider event as JSON>"}``
+    (for Claude: one Anthropic Messages event). They come out as the `SSEEvent` s the
+    provider's own stream decoder reads; an ``exception`` message becomes an ``error``
+    event, so a throttling or model error mid-stream surfaces as a `ProviderStreamError`.
+    """
+
+    def __init__(self) -> None:
+        from .eventstream import EventStreamDecoder
+
+        self._frames = EventStreamDecoder()
+
+    def feed(self, data: Chunk) -> List[SSEEvent]:
+        """Parse more bytes; return the events completed so far."""
+        raw = data.encode("latin-1") if isinstance(data, str) else bytes(data)
+        return [self._event(m) for m in self._frames.feed(raw)]
+
+    def close(self) -> List[SSEEvent]:
+        """End of input (an unfinished frame raises `EventStreamError`)."""
+        return [self._event(m) for m in self._frames.close()]
+
+    @staticmethod
+    def _event(message: Any) -> SSEEvent:
+        kind = message.headers.get(":message-type")
+        if kind == "exception":
+            name = str(message.headers.get(":exception-type") or "exception")
+            try:
+                text = json.loads(message.payload or b"{}").get("message") or name
+            except (ValueError, AttributeError):
+                text = name
+            error = {"type": "error", "error": {"type": _INVOKE_ERRORS.get(name, "api_error"), "message": text}}
+            return SSEEvent("error", json.dumps(error))
+        try:
+            body = json.loads(message.payload)
+            event = base64.b64decode(body["bytes"]).decode("utf-8")
+            name = json.loads(event).get("type", "message")
+        except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+            raise DecodeError("bedrock_invoke_stream", "chunk.bytes", f"not a base64 JSON event ({exc})") from None
+        return SSEEvent(str(name), event)
+
+
+_INVOKE_ERRORS = {
+    "throttlingException": "rate_limit_error",
+    "serviceUnavailableException": "overloaded_error",
+    "internalServerException": "api_error",
+    "modelStreamErrorException": "api_error",
+    "validationException": "invalid_request_error",
+    "modelTimeoutException": "timeout_error",
+}
+
+#: Stream framings besides each format's own: ``bedrock_invoke`` (InvokeModel streams).
+FRAMINGS = {"bedrock_invoke": InvokeChunkParser}
+
+
 def decode_stream(
     chunks: Iterable[Chunk],
     source: Union[str, WireFormat],
     *,
     accumulator: Optional[StreamAccumulator] = None,
+    framing: Optional[str] = None,
 ) -> Iterator[StreamEvent]:
     """Decode a wire stream into canonical events, one input chunk at a time.
 
     Raises `ProviderStreamError` on a provider error event and `TruncatedStreamError`
     when the input ends without the terminal event; both carry the partial response.
     Pass an ``accumulator`` to keep the folded response after the iterator ends.
+    ``framing`` overrides the format's own framing (``bedrock_invoke``: a provider's
+    events wrapped in Bedrock InvokeModel stream chunks).
     """
     fmt = wire_format(source)
     module = stream_codec(fmt)
     decoder = module.StreamDecoder()
     acc = accumulator if accumulator is not None else StreamAccumulator()
     # A codec whose framing is not plain SSE provides its own parser.
-    parser = getattr(module, "event_parser", SSEParser)()
+    if framing is not None:
+        if framing not in FRAMINGS:
+            raise WireFormatError(f"unknown stream framing {framing!r}; known: {', '.join(FRAMINGS)}")
+        parser: Any = FRAMINGS[framing]()
+    else:
+        parser = getattr(module, "event_parser", SSEParser)()
     for chunk in chunks:
         for sse in parser.feed(bytes(chunk) if isinstance(chunk, bytearray) else chunk):
             yield from _emit(decoder.feed(sse), acc, fmt)

@@ -23,11 +23,13 @@ in `MockProvider.requests` for assertions.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from urllib.parse import unquote
 
 from ..errors import OmniLLMError
 from ..model import LlmRequest, LlmResponse, Message, ReasoningPart, TextPart, ToolCallPart, Usage
@@ -69,7 +71,24 @@ _GENERATION_ROUTES: Tuple[Tuple[str, str], ...] = (
     # Claude on Vertex AI (rawPredict) speaks Anthropic Messages with the model in the URL.
     (":rawPredict", "anthropic_messages"),
     (":streamRawPredict", "anthropic_messages"),
+    # Bedrock: Converse / ConverseStream, and InvokeModel for Claude (Anthropic bodies).
+    ("/converse", "bedrock_converse"),
+    ("/converse-stream", "bedrock_converse"),
+    ("/invoke", "anthropic_messages"),
+    ("/invoke-with-response-stream", "anthropic_messages"),
 )
+
+_BEDROCK_ERRORS = {
+    400: "ValidationException",
+    401: "UnrecognizedClientException",
+    403: "AccessDeniedException",
+    404: "ResourceNotFoundException",
+    429: "ThrottlingException",
+    500: "InternalServerException",
+    503: "ServiceUnavailableException",
+}
+
+_EVENT_STREAM = "application/vnd.amazon.eventstream"
 
 _ERROR_TYPES = {
     400: ("invalid_request_error", "INVALID_ARGUMENT"),
@@ -199,7 +218,8 @@ class MockProvider:
             self.requests.append(request)
         fault = self._take_fault(request)
         if fault is not None and fault.status is not None:
-            return _error_reply(protocol or "", fault.status, fault.message), fault
+            shape = "bedrock" if _on_bedrock(request.path) else (protocol or "")
+            return _error_reply(shape, fault.status, fault.message), fault
         if protocol is None:
             handler = self.endpoints.get(custom) if custom else None
             if handler is None and builtin is not None:
@@ -219,6 +239,7 @@ class MockProvider:
         body = request.json
         if not isinstance(body, dict):
             return _error_reply(protocol, 400, "the request body is not a JSON object")
+        bedrock = _on_bedrock(request.path)
         if (
             protocol == "gemini_generate_content"
             or ":rawPredict" in request.path
@@ -226,14 +247,20 @@ class MockProvider:
         ):
             body = dict(body)
             body.setdefault("model", request.path.rsplit("/", 1)[-1].split(":", 1)[0])
+        elif bedrock:
+            body = dict(body)
+            model_id = unquote(request.path.split("/model/", 1)[1].rsplit("/", 1)[0])
+            body.setdefault("modelId" if protocol == "bedrock_converse" else "model", model_id)
         try:
             decoded = codec(protocol).decode_request(body)
         except OmniLLMError as exc:
-            return _error_reply(protocol, 400, str(exc))
+            return _error_reply("bedrock" if bedrock else protocol, 400, str(exc))
         source = self._next_reply()
         canned = source(request, decoded) if callable(source) else source
         response = self._build(canned, decoded, protocol)
-        streaming = bool(body.get("stream")) or ":streamGenerateContent" in request.path
+        streaming = bool(body.get("stream")) or request.path.endswith(
+            (":streamGenerateContent", ":streamRawPredict", "/converse-stream", "/invoke-with-response-stream")
+        )
         headers = {"x-request-id": f"req_mock_{next(self._ids)}", **canned.headers}
         if fault is not None and fault.malformed_json:
             return Reply(200, headers, b'{"id": "broken", "choices": [', content_type="application/json")
@@ -241,11 +268,16 @@ class MockProvider:
             wire = codec(protocol).encode_response(response)
             return Reply(200, headers, json.dumps(wire).encode("utf-8"))
         encoder = stream_codec(protocol).StreamEncoder()
-        pieces: List[bytes] = []
+        frames: List[Union[str, bytes]] = []
         for event in events_from_response(response, chunk_chars=self.chunk_chars):
-            pieces.extend(text.encode("utf-8") for text in encoder.encode(event))
-        pieces.extend(text.encode("utf-8") for text in encoder.finish())
-        return Reply(200, headers, pieces=pieces, content_type="text/event-stream")
+            frames.extend(encoder.encode(event))
+        frames.extend(encoder.finish())
+        if protocol == "bedrock_converse":
+            binary = [f if isinstance(f, bytes) else f.encode("utf-8") for f in frames]
+            return Reply(200, headers, pieces=binary, content_type=_EVENT_STREAM)
+        if bedrock:
+            return Reply(200, headers, pieces=[_invoke_chunk(str(f)) for f in frames], content_type=_EVENT_STREAM)
+        return Reply(200, headers, pieces=[str(f).encode("utf-8") for f in frames], content_type="text/event-stream")
 
     def _build(self, canned: MockReply, request: LlmRequest, protocol: str) -> LlmResponse:
         if canned.response is not None:
@@ -262,6 +294,22 @@ class MockProvider:
         stop = canned.stop_reason or ("tool_use" if canned.tool_calls else "end_turn")
         usage = canned.usage or _estimate_usage(request, text or "")
         return LlmResponse(id=f"mock_{n}", model=request.model, output=output, stop_reason=stop, usage=usage)
+
+
+def _on_bedrock(path: str) -> bool:
+    return path.startswith("/model/") and path.endswith(
+        ("/converse", "/converse-stream", "/invoke", "/invoke-with-response-stream")
+    )
+
+
+def _invoke_chunk(sse_text: str) -> bytes:
+    """One Anthropic SSE event as Bedrock InvokeModelWithResponseStream sends it: a ``chunk`` frame."""
+    from ..eventstream import format_message
+
+    data = "\n".join(line[5:].lstrip(" ") for line in sse_text.splitlines() if line.startswith("data:"))
+    payload = json.dumps({"bytes": base64.b64encode(data.encode("utf-8")).decode("ascii")}).encode("utf-8")
+    headers = {":event-type": "chunk", ":content-type": "application/json", ":message-type": "event"}
+    return format_message(headers, payload)
 
 
 def _route(path: str) -> Optional[str]:
@@ -290,7 +338,12 @@ def error_body(protocol: str, status: int, message: str) -> Tuple[Dict[str, str]
     )
     headers: Dict[str, str] = {}
     payload: Dict[str, Any]
-    if protocol == "anthropic_messages":
+    if protocol == "bedrock":
+        name = _BEDROCK_ERRORS.get(status, "InternalServerException" if status >= 500 else "ValidationException")
+        headers["x-amzn-ErrorType"] = f"{name}:http://internal.amazon.com/coral/com.amazon.bedrock/"
+        headers["x-amzn-RequestId"] = "req-mock-error"
+        payload = {"message": message}
+    elif protocol == "anthropic_messages":
         payload = {"type": "error", "error": {"type": kind, "message": message}, "request_id": "req_mock_error"}
         headers["request-id"] = "req_mock_error"
     elif protocol == "gemini_generate_content":
