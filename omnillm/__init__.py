@@ -53,12 +53,17 @@ from .errors import (
     ProviderStreamError,
     RateLimitError,
     ResponseTooLargeError,
+    SchemaError,
     ServerError,
+    StateBackendError,
     StreamError,
     StreamInterruptedError,
+    StructuredOutputError,
     TimeoutError,
+    ToolArgumentsError,
     TruncatedStreamError,
     UnsupportedError,
+    ValidationError,
     WireFormatError,
 )
 from .model import (
@@ -123,6 +128,7 @@ _LAZY = {
     "estimate_tokens": ".gateway",
     "StateBackend": ".gateway",
     "InMemoryState": ".gateway",
+    "RedisStateBackend": ".gateway.redis_state",
     # providers
     "embedded_provider_registry": ".providers",
     "ProviderRegistry": ".providers",
@@ -168,6 +174,23 @@ _LAZY = {
     "transcode_api_response": ".endpoints",
     "ApiConversionReport": ".endpoints",
     "RateLimitInfo": ".ratelimit_info",
+    # typed tools, structured output, middleware, response cache
+    "tool": ".tools",
+    "Tool": ".tools",
+    "ToolRun": ".tools",
+    "run_tools": ".tools",
+    "OutputSpec": ".structured",
+    "Middleware": ".middleware",
+    "CallContext": ".middleware",
+    "MiddlewareStream": ".middleware",
+    "LoggingMiddleware": ".middleware",
+    "HeaderMiddleware": ".middleware",
+    "TagMiddleware": ".middleware",
+    "ResponseCache": ".cache",
+    "CachePolicy": ".cache",
+    "InMemoryCache": ".cache",
+    "CacheBackend": ".cache",
+    "request_fingerprint": ".cache",
 }
 
 
@@ -216,6 +239,11 @@ __all__ = [
     "BudgetExceededError",
     "CancelledError",
     "NoKeyAvailableError",
+    "SchemaError",
+    "ValidationError",
+    "ToolArgumentsError",
+    "StructuredOutputError",
+    "StateBackendError",
     # model
     "LlmRequest",
     "LlmResponse",

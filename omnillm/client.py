@@ -15,15 +15,17 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .api import ApiRequest, ApiResponse, family_of
 from .endpoints import emit_transport_request, parse_transport_response
 from .errors import CancelledError, ConfigurationError, ConversionError, OmniLLMError, ResponseTooLargeError
 from .http import ByteStream, TransportRequest, TransportResponse
+from .middleware import CallContext, Middleware, MiddlewareChain, MiddlewareStream
 from .model import LlmRequest, LlmResponse
 from .provider_errors import error_from_response
 from .providers import (
+    Adapter,
     ApiKey,
     AwsCredentials,
     Credential,
@@ -86,6 +88,7 @@ class ResponseStream:
         started: float,
         cancel: Optional[CancelToken] = None,
         now: Callable[[], float] = time.monotonic,
+        framing: Optional[str] = None,
     ) -> None:
         from .streaming import decode_stream
 
@@ -103,7 +106,7 @@ class ResponseStream:
         self._unregister: Optional[Callable[[], None]] = None
         if cancel is not None:
             self._unregister = cancel.on_cancel(body.close)
-        self._events = decode_stream(body, fmt, accumulator=self.accumulator)
+        self._events = decode_stream(body, fmt, accumulator=self.accumulator, framing=framing)
 
     def __iter__(self) -> Iterator[StreamEvent]:
         return self
@@ -136,11 +139,19 @@ class ResponseStream:
         return self.accumulator.response()
 
     def close(self) -> None:
-        """Close the connection (idempotent)."""
+        """Close the stream (idempotent); after the terminal event its connection goes back to the pool."""
+        self._close(finish=self.accumulator.completed)
+
+    def _close(self, *, finish: bool) -> None:
         if self._unregister is not None:
             self._unregister()
             self._unregister = None
-        self._body.close()
+        if finish:
+            # The content is complete, only the end of the body (``[DONE]``, the chunked
+            # terminator) may be unread: reading it keeps the connection (issue 5).
+            self._body.finish()
+        else:
+            self._body.close()
 
     def __enter__(self) -> ResponseStream:
         return self
@@ -150,7 +161,7 @@ class ResponseStream:
 
     def __del__(self) -> None:
         try:
-            self.close()
+            self._close(finish=False)  # no network reads in a finalizer
         except Exception:
             return
 
@@ -173,6 +184,8 @@ class Client:
     when the provider speaks several. ``transport`` defaults to a pooled urllib3
     transport; ``session`` (a ``requests.Session``) selects the requests transport.
     ``strict=True`` refuses a request its wire format cannot carry without loss.
+    ``middleware`` (`Middleware` s, first = outermost) wrap `call`, `stream` and
+    `call_api`; ``cache`` (a `ResponseCache`) answers repeated requests, innermost.
     """
 
     def __init__(
@@ -192,6 +205,8 @@ class Client:
         environ: Optional[Mapping[str, str]] = None,
         now: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        middleware: Sequence[Middleware] = (),
+        cache: Optional[Middleware] = None,
         **provider_settings: Any,
     ) -> None:
         self.registry = registry if registry is not None else embedded_provider_registry()
@@ -225,6 +240,7 @@ class Client:
         self.strict = strict
         self._now = now
         self._wall = wall
+        self.middleware = MiddlewareChain([*middleware, *([cache] if cache is not None else [])])
 
     def __repr__(self) -> str:
         return (
@@ -257,8 +273,13 @@ class Client:
 
     # ------------------------------------------------------------------ the request path
 
-    def prepare(self, request: ApiRequest, *, stream: bool = False) -> Tuple[TransportRequest, WireFormat, LossLog]:
-        """Emit and sign the HTTP request for ``request`` (no I/O apart from a token refresh)."""
+    def prepare(
+        self, request: ApiRequest, *, stream: bool = False, headers: Optional[Mapping[str, str]] = None
+    ) -> Tuple[TransportRequest, WireFormat, LossLog]:
+        """Emit and sign the HTTP request for ``request`` (no I/O apart from a token refresh).
+
+        ``headers`` are added to the provider's own (set by middleware for one call).
+        """
         fmt = self.wire_format_for(request)
         if isinstance(request, LlmRequest) and bool(request.stream) != stream:
             request = dataclasses.replace(request, stream=stream or None)
@@ -272,7 +293,9 @@ class Client:
             wire_format=fmt,
             credentials=self.credentials,
             model=getattr(request, "model", None),
-            settings=self.settings,
+            settings=dataclasses.replace(self.settings, headers={**self.settings.headers, **headers})
+            if headers
+            else self.settings,
         )
         return prepared, fmt, losses
 
@@ -330,24 +353,30 @@ class Client:
         return response.body
 
     def execute(
-        self, request: ApiRequest, *, timeout: Optional[Timeout] = None, cancel: Optional[CancelToken] = None
+        self,
+        request: ApiRequest,
+        *,
+        timeout: Optional[Timeout] = None,
+        cancel: Optional[CancelToken] = None,
+        headers: Optional[Mapping[str, str]] = None,
     ) -> Exchange:
         """Send ``request`` and return the whole `Exchange`; errors are typed `OmniLLMError` s."""
-        prepared, fmt, losses = self.prepare(request)
+        prepared, fmt, losses = self.prepare(request, headers=headers)
         started = self._now()
         response = self._send(prepared, stream=False, timeout=timeout, cancel=cancel)
         self._read(response, cancel)
         parsed = parse_transport_response(response, fmt, request)
         latency = self._now() - started
         request_id = response.headers.get("x-request-id") or response.headers.get("request-id")
-        logger.debug(
-            "%s %s -> %d in %.3fs%s",
-            prepared.method,
-            prepared.url.split("?", 1)[0],
-            response.status,
-            latency,
-            f" (request id {request_id})" if request_id else "",
-        )
+        if logger.isEnabledFor(logging.DEBUG):  # the arguments cost more than the disabled call
+            logger.debug(
+                "%s %s -> %d in %.3fs%s",
+                prepared.method,
+                prepared.url.split("?", 1)[0],
+                response.status,
+                latency,
+                f" (request id {request_id})" if request_id else "",
+            )
         return Exchange(
             parsed,
             response.status,
@@ -359,10 +388,15 @@ class Client:
         )
 
     def open_stream(
-        self, request: LlmRequest, *, timeout: Optional[Timeout] = None, cancel: Optional[CancelToken] = None
+        self,
+        request: LlmRequest,
+        *,
+        timeout: Optional[Timeout] = None,
+        cancel: Optional[CancelToken] = None,
+        headers: Optional[Mapping[str, str]] = None,
     ) -> ResponseStream:
         """Start streaming ``request``; the HTTP status is checked before this returns."""
-        prepared, fmt, losses = self.prepare(request, stream=True)
+        prepared, fmt, losses = self.prepare(request, stream=True, headers=headers)
         started = self._now()
         response = self._send(prepared, stream=True, timeout=timeout, cancel=None)
         if response.stream is None:  # a transport that could not stream: serve the whole body
@@ -378,23 +412,86 @@ class Client:
             started=started,
             cancel=cancel,
             now=self._now,
+            framing=self._framing(fmt),
         )
+
+    def _framing(self, fmt: WireFormat) -> Optional[str]:
+        # Claude on Bedrock (InvokeModel) streams Anthropic events inside event-stream chunks.
+        if self.spec.adapter is Adapter.BEDROCK and fmt is WireFormat.ANTHROPIC_MESSAGES:
+            return "bedrock_invoke"
+        return None
 
     # ------------------------------------------------------------------ the user-facing calls
 
-    def call(self, request: LlmRequest, *, timeout: Optional[Timeout] = None) -> LlmResponse:
-        """Generate a response for ``request``."""
-        response = self.execute(request, timeout=timeout).response
+    def call(self, request: LlmRequest, *, timeout: Optional[Timeout] = None, output_type: Any = None) -> LlmResponse:
+        """Generate a response for ``request``.
+
+        With ``output_type`` (a dataclass, ``TypedDict``, `Enum`, ``List[X]``, ... or an
+        `OutputSpec`) the provider is asked for structured output of that type and
+        ``response.parsed`` holds the validated value; `StructuredOutputError` (with the
+        raw text) when the answer does not fit.
+        """
+        spec = None
+        if output_type is not None:
+            from .structured import output_spec
+
+            spec = output_spec(output_type)
+            request = spec.request(request)
+        if not self.middleware:
+            response = self._generate(request, timeout, spec, None)
+        else:
+            context = CallContext("call")
+            response = self.middleware.call(
+                request, context, lambda r: self._generate(r, timeout, spec, context.headers)
+            )
+        if spec is not None and (response.cached or response.parsed is None):
+            response.parsed = spec.parse(response)  # a cache or a middleware answered without parsing
+        return response
+
+    def _generate(
+        self, request: LlmRequest, timeout: Optional[Timeout], spec: Any, headers: Optional[Mapping[str, str]]
+    ) -> LlmResponse:
+        if spec is not None:
+            fmt = self.wire_format_for(request)
+            request, adapted = spec.adapt(request, fmt)
+            if adapted and self.strict:
+                raise ConversionError("canonical", fmt.value, [str(x) for x in adapted])
+            for loss in adapted:
+                logger.debug("omnillm: structured output for %s: %s", fmt.value, loss)
+        response = self.execute(request, timeout=timeout, headers=headers).response
         assert isinstance(response, LlmResponse)
+        if spec is not None:  # here, inside the chain, so an answer that does not parse is never cached
+            response.parsed = spec.parse(response)
         return response
 
     def call_api(self, request: ApiRequest, *, timeout: Optional[Timeout] = None) -> ApiResponse:
         """Send any `ApiRequest` (embeddings, images, audio, rerank or generation)."""
-        return self.execute(request, timeout=timeout).response
+        if not self.middleware:
+            return self.execute(request, timeout=timeout).response
+        context = CallContext("call_api")
+        return self.middleware.call_api(  # type: ignore[no-any-return]
+            request, context, lambda r: self.execute(r, timeout=timeout, headers=context.headers).response
+        )
 
-    def stream(self, request: LlmRequest, *, timeout: Optional[Timeout] = None) -> ResponseStream:
-        """Stream ``request`` as canonical events; use it as an iterator and a context manager."""
-        return self.open_stream(request, timeout=timeout)
+    def stream(
+        self, request: LlmRequest, *, timeout: Optional[Timeout] = None
+    ) -> Union[ResponseStream, MiddlewareStream]:
+        """Stream ``request`` as canonical events; use it as an iterator and a context manager.
+
+        With middleware the events pass through them (a `MiddlewareStream`, which
+        offers the same ``response()``, ``completed`` and ``close()``).
+        """
+        if not self.middleware:
+            return self.open_stream(request, timeout=timeout)
+        context = CallContext("stream")
+        opened: List[ResponseStream] = []
+
+        def terminal(r: LlmRequest) -> Iterator[StreamEvent]:
+            inner = self.open_stream(r, timeout=timeout, headers=context.headers)
+            opened.append(inner)
+            return inner
+
+        return MiddlewareStream(self.middleware.stream(request, context, terminal), context, opened)
 
     def close(self) -> None:
         """Release the transport's pooled connections (if this client made the transport)."""

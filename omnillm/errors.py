@@ -7,7 +7,7 @@ contain a secret.
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Any, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple
 
 if TYPE_CHECKING:
     from .model import LlmResponse
@@ -64,6 +64,65 @@ class ConfigurationError(OmniLLMError, ValueError):
 
 class UnsupportedError(OmniLLMError):
     """The operation is not available: a ``planned`` provider capability, an impossible bridge."""
+
+
+class SchemaError(ConfigurationError):
+    """A Python type with no JSON Schema form, found when a tool or an output type is defined."""
+
+
+class ValidationError(OmniLLMError, ValueError):
+    """A value that does not match its declared type.
+
+    ``problems`` lists every ``(path, message)`` found, paths in JSON path form
+    (``$.items[0].name``); `describe` renders them one per line.
+    """
+
+    def __init__(self, message: str, problems: Sequence[Tuple[str, str]]) -> None:
+        self.problems: List[Tuple[str, str]] = list(problems)
+        shown = "; ".join(f"{path}: {problem}" for path, problem in self.problems[:10])
+        more = f" (and {len(self.problems) - 10} more)" if len(self.problems) > 10 else ""
+        super().__init__(f"{message}: {shown}{more}" if shown else message)
+
+    def describe(self) -> str:
+        """Every problem on its own line, ``path: problem``."""
+        return "\n".join(f"{path}: {problem}" for path, problem in self.problems)
+
+
+class ToolArgumentsError(ValidationError):
+    """A tool call whose arguments do not fit the tool's parameters; ``tool`` names the tool.
+
+    `describe` gives text fit to send back to the model as the tool's result, so it can
+    correct the call.
+    """
+
+    def __init__(self, tool: str, problems: Sequence[Tuple[str, str]]) -> None:
+        self.tool = tool
+        super().__init__(f"invalid arguments for tool {tool!r}", problems)
+
+    def describe(self) -> str:
+        """The problems, introduced for the model: what to fix, one path per line."""
+        lines = "\n".join(f"- {path}: {problem}" for path, problem in self.problems)
+        return f"The arguments for {self.tool} are invalid; fix these and call it again:\n{lines}"
+
+
+class StructuredOutputError(ValidationError):
+    """A structured response that is not valid JSON or does not match its output type.
+
+    ``raw_text`` is what the model wrote (empty when it wrote nothing) and ``response``
+    the whole response, so nothing the call produced is lost.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        problems: Sequence[Tuple[str, str]] = (),
+        *,
+        raw_text: str = "",
+        response: Optional[LlmResponse] = None,
+    ) -> None:
+        self.raw_text = raw_text
+        self.response = response
+        super().__init__(message, problems)
 
 
 # --------------------------------------------------------------------------- provider errors
@@ -258,6 +317,20 @@ class NoKeyAvailableError(OmniLLMError):
         super().__init__(message)
 
 
+class StateBackendError(OmniLLMError):
+    """The shared state store (Redis) did not answer, and its backend is set to fail closed.
+
+    The call is refused before any network I/O to the provider. ``backend`` names the
+    store; ``retry_after`` is the number of seconds until the backend next tries the
+    store again (None when unknown).
+    """
+
+    def __init__(self, message: str, *, backend: str = "", retry_after: Optional[float] = None) -> None:
+        self.backend = backend
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
 __all__ = [
     "OmniLLMError",
     "WireFormatError",
@@ -266,6 +339,10 @@ __all__ = [
     "ConversionError",
     "ConfigurationError",
     "UnsupportedError",
+    "SchemaError",
+    "ValidationError",
+    "ToolArgumentsError",
+    "StructuredOutputError",
     "ProviderError",
     "AuthenticationError",
     "PermissionDeniedError",
@@ -286,4 +363,5 @@ __all__ = [
     "BudgetExceededError",
     "CancelledError",
     "NoKeyAvailableError",
+    "StateBackendError",
 ]

@@ -56,23 +56,34 @@ class Headers:
     redacts credential headers.
     """
 
-    __slots__ = ("_items",)
+    __slots__ = ("_index", "_items")
 
     def __init__(self, items: Union[Mapping[str, str], Iterable[Tuple[str, str]], None] = None) -> None:
         self._items: List[Tuple[str, str]] = []
+        # Lower-case name -> first value, built on the first lookup and kept in step with
+        # every change after it: lookups are a dict hit instead of a scan of every pair.
+        self._index: Optional[Dict[str, str]] = None
         if items is None:
             return
         pairs = items.items() if isinstance(items, Mapping) else items
         for name, value in pairs:
             self._items.append((str(name), str(value)))
 
+    def _lookup(self) -> Dict[str, str]:
+        index = self._index
+        if index is None:
+            index = {}
+            for k, v in self._items:
+                index.setdefault(k.lower(), v)
+            self._index = index
+        return index
+
     def get(self, name: str, default: Optional[str] = None) -> Optional[str]:
         """The first value of ``name`` (any case), or ``default``."""
-        low = name.lower()
-        for k, v in self._items:
-            if k.lower() == low:
-                return v
-        return default
+        index = self._index
+        if index is None:
+            index = self._lookup()
+        return index.get(name.lower(), default)
 
     def get_all(self, name: str) -> List[str]:
         """Every value of ``name``, in order."""
@@ -87,12 +98,19 @@ class Headers:
 
     def __setitem__(self, name: str, value: str) -> None:
         low = name.lower()
-        self._items = [(k, v) for k, v in self._items if k.lower() != low]
-        self._items.append((name, str(value)))
+        text = str(value)
+        index = self._lookup()
+        if low in index:
+            self._items = [(k, v) for k, v in self._items if k.lower() != low]
+        self._items.append((name, text))
+        index[low] = text
 
     def __delitem__(self, name: str) -> None:
         low = name.lower()
-        self._items = [(k, v) for k, v in self._items if k.lower() != low]
+        index = self._lookup()
+        if low in index:
+            self._items = [(k, v) for k, v in self._items if k.lower() != low]
+            del index[low]
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.get(name) is not None
@@ -110,15 +128,22 @@ class Headers:
 
     def add(self, name: str, value: str) -> None:
         """Append a value for ``name`` without removing earlier ones."""
-        self._items.append((name, str(value)))
+        text = str(value)
+        self._items.append((name, text))
+        if self._index is not None:
+            self._index.setdefault(name.lower(), text)
 
     def setdefault(self, name: str, value: str) -> str:
         """Set ``name`` to ``value`` unless it is present; return the value in effect."""
-        found = self.get(name)
+        index = self._lookup()
+        low = name.lower()
+        found = index.get(low)
         if found is not None:
             return found
-        self._items.append((name, str(value)))
-        return str(value)
+        text = str(value)
+        self._items.append((name, text))
+        index[low] = text
+        return text
 
     def items(self) -> List[Tuple[str, str]]:
         """All (name, value) pairs in order, with their original spelling."""
@@ -126,7 +151,10 @@ class Headers:
 
     def copy(self) -> Headers:
         """An independent copy."""
-        return Headers(self._items)
+        clone = Headers()
+        clone._items = list(self._items)
+        clone._index = None if self._index is None else dict(self._index)
+        return clone
 
     def to_dict(self) -> Dict[str, str]:
         """A plain dict (lower-case names; repeated names joined with ", ")."""
@@ -152,6 +180,10 @@ def as_headers(value: HeadersLike) -> Headers:
 # --------------------------------------------------------------------------- bodies
 
 
+# One encoder for every body: ``json.dumps`` with arguments builds a new one per call.
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 @dataclass(frozen=True)
 class Json:
     """A JSON body: ``value`` is serialised compactly as UTF-8."""
@@ -162,7 +194,7 @@ class Json:
 
     def encode(self) -> bytes:
         """The body bytes."""
-        return json.dumps(self.value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return _COMPACT_JSON.encode(self.value).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -275,7 +307,8 @@ class ByteStream:
     blocked reading, it calls ``abort`` (which must make that read return or fail, such as
     shutting the socket) and the reading thread finishes the cleanup. The ``release``
     callback runs once, whether the stream was read to the end, closed early, or
-    garbage-collected unread.
+    garbage-collected unread. ``drain``, when given, reads and discards what is left of
+    the body within a short bound, so that `finish` can keep the connection.
     """
 
     def __init__(
@@ -283,10 +316,12 @@ class ByteStream:
         chunks: Iterator[bytes],
         release: Optional[Callable[[], None]] = None,
         abort: Optional[Callable[[], None]] = None,
+        drain: Optional[Callable[[], object]] = None,
     ) -> None:
         self._chunks = chunks
         self._release = release
         self._abort = abort
+        self._drain = drain
         self._lock = threading.Lock()
         self._reading = False
         self.closed = False
@@ -330,6 +365,29 @@ class ByteStream:
                 self._abort()
             return
         self._cleanup()
+
+    def finish(self) -> None:
+        """Close a body whose content is complete, keeping its connection when the rest arrives at once.
+
+        After a protocol's terminal event the body may not have ended yet (SSE's ``[DONE]``
+        line, the chunked terminator): ``drain`` reads that rest within its bound, so the
+        connection can go back to the pool. Without ``drain``, or while another thread is
+        reading, this is `close`.
+        """
+        drain = self._drain
+        with self._lock:
+            idle = drain is not None and not self.closed and not self._reading
+            if idle:
+                self._reading = True
+        if drain is None or not idle:
+            self.close()
+            return
+        try:
+            drain()
+        finally:
+            with self._lock:
+                self._reading = False
+            self._cleanup()
 
     def _cleanup(self) -> None:
         with self._lock:

@@ -398,8 +398,9 @@ class LlmResponse:
 
     ``stop_reason`` is one of `STOP_REASONS`; ``raw_stop_reason`` is the provider's own
     value. ``choices`` holds candidates beyond the first when ``n`` > 1.
-    ``cost_micros`` is what the call cost in micro-dollars when a gateway priced it, and
-    ``cached`` marks a response served from a response cache; neither is wire data.
+    ``cost_micros`` is what the call cost in micro-dollars when a gateway priced it,
+    ``cached`` marks a response served from a response cache, and ``parsed`` holds the
+    typed value of a structured-output call (``output_type=``); none of them is wire data.
     """
 
     id: str
@@ -414,6 +415,7 @@ class LlmResponse:
     extensions: Extensions = field(default_factory=dict)
     cost_micros: Optional[int] = field(default=None, compare=False)
     cached: bool = field(default=False, compare=False)
+    parsed: Any = field(default=None, compare=False, repr=False)
 
     @property
     def cost_usd(self) -> Optional[float]:

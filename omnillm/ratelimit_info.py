@@ -85,12 +85,15 @@ def parse_duration(text: str) -> Optional[float]:
     value = text.strip()
     if not value:
         return None
-    try:
-        bare = float(value)
-    except ValueError:
-        pass
-    else:
-        return bare if math.isfinite(bare) and bare >= 0 else None
+    # Only text ending in a digit or a dot can be a finite number: "6ms" skips the
+    # float() attempt and the exception it would raise on every OpenAI response.
+    if value[-1].isdigit() or value[-1] == ".":
+        try:
+            bare = float(value)
+        except ValueError:
+            pass
+        else:
+            return bare if math.isfinite(bare) and bare >= 0 else None
     position = 0
     total = 0.0
     for match in _DURATION_PART.finditer(value):

@@ -113,9 +113,16 @@ def decode_stream(
         parser: Any = FRAMINGS[framing]()
     else:
         parser = getattr(module, "event_parser", SSEParser)()
+    feed, add = decoder.feed, acc.add
     for chunk in chunks:
         for sse in parser.feed(bytes(chunk) if isinstance(chunk, bytearray) else chunk):
-            yield from _emit(decoder.feed(sse), acc, fmt)
+            # `_emit`'s loop, inlined: this runs once per wire event and a generator per
+            # event is measurable there.
+            for event in feed(sse):
+                if isinstance(event, ErrorEvent):
+                    raise _provider_error(event, acc, fmt)
+                add(event)
+                yield event
     try:
         tail = parser.close()
     except EventStreamError as exc:
@@ -146,16 +153,20 @@ def decode_stream(
 def _emit(events: List[StreamEvent], acc: StreamAccumulator, fmt: WireFormat) -> Iterator[StreamEvent]:
     for event in events:
         if isinstance(event, ErrorEvent):
-            raise ProviderStreamError(
-                event.message,
-                acc.response(),
-                protocol=fmt.value,
-                error_type=event.type,
-                code=event.code,
-                status=event.status,
-            )
+            raise _provider_error(event, acc, fmt)
         acc.add(event)
         yield event
+
+
+def _provider_error(event: ErrorEvent, acc: StreamAccumulator, fmt: WireFormat) -> ProviderStreamError:
+    return ProviderStreamError(
+        event.message,
+        acc.response(),
+        protocol=fmt.value,
+        error_type=event.type,
+        code=event.code,
+        status=event.status,
+    )
 
 
 def encode_stream(

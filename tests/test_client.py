@@ -248,3 +248,50 @@ def test_canary_secret_never_leaks(mock: MockProvider) -> None:
     assert sink.getvalue(), "DEBUG logging produced records to scan"
     leaks = [text for text in seen if CANARY in text]
     assert leaks == []
+
+
+@pytest.mark.parametrize("wire_format", ["bedrock_converse", "anthropic_messages"])
+def test_bedrock_signed_with_sigv4_over_real_sockets(mock: MockProvider, wire_format: str) -> None:
+    """Converse and InvokeModel (Claude), plain and streaming; botocore re-derives our signature."""
+    botocore = pytest.importorskip("botocore")
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from omnillm.providers import AwsCredentials
+
+    creds = AwsCredentials("AKIDEXAMPLE", CANARY, "session-token-1")
+    client = Client(
+        "bedrock", credentials=creds, base_url=mock.base_url, region="us-east-1", wire_format=wire_format, environ={}
+    )
+    model = LlmRequest(
+        model="anthropic.claude-sonnet-4-5-20250929-v1:0", messages=[Message.user("hi")], max_output_tokens=30
+    )
+    response = client.call(model)
+    assert response.text == "The answer is 42." and response.tool_calls[0].name == "lookup"
+    with client.stream(model) as stream:
+        list(stream)
+    assert stream.completed and stream.response().text == "The answer is 42."
+    paths = [r.path for r in mock.requests]
+    suffixes = (
+        ("/converse", "/converse-stream")
+        if wire_format == "bedrock_converse"
+        else ("/invoke", "/invoke-with-response-stream")
+    )
+    assert [p.rsplit("/", 1)[-1] for p in paths] == [s.lstrip("/") for s in suffixes]
+    for sent in mock.requests:
+        auth = sent.headers["authorization"]
+        assert auth.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") and CANARY not in auth
+        assert sent.headers.get("x-amz-security-token") == "session-token-1"
+        signed = auth.split("SignedHeaders=", 1)[1].split(",", 1)[0].split(";")
+        aws = AWSRequest(
+            method=sent.method,
+            url=mock.base_url + sent.path,
+            data=sent.body,
+            headers={h: sent.headers[h] for h in signed if h != "host"},
+        )
+        aws.context["timestamp"] = sent.headers["x-amz-date"]
+        signer = SigV4Auth(Credentials("AKIDEXAMPLE", CANARY, "session-token-1"), "bedrock", "us-east-1")
+        expected = signer.signature(signer.string_to_sign(aws, signer.canonical_request(aws)), aws)
+        assert auth.endswith(f"Signature={expected}"), "botocore derives the same signature from what arrived"
+    assert botocore is not None

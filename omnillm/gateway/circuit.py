@@ -30,7 +30,10 @@ rate_limited (with Retry-After: a cooldown on the key's limiter, not a breaker f
 disable, or neutral (the request's own fault: does not trip anything).
 
 State lives in a `StateBackend` as immutable `BreakerState` records updated with
-compare-and-set loops, so that concurrent results never lose an update.
+compare-and-set loops, so that concurrent results never lose an update. When the backend
+is shared between processes it also provides the clock the records are stamped with
+(`StateBackend.shared_clock`), since each process's monotonic clock means nothing to the
+others.
 """
 
 from __future__ import annotations
@@ -341,7 +344,7 @@ class CircuitBreaker:
     """The breaker of one key (or one key and model); thread-safe, state in a `StateBackend`.
 
     ``guard`` is the `EjectionGuard` of the breaker's pool (None: no cap). ``now`` is the
-    monotonic clock.
+    monotonic clock, replaced by the backend's shared clock when it has one.
     """
 
     def __init__(
@@ -357,7 +360,8 @@ class CircuitBreaker:
         self.config = BreakerConfig() if config is None else config
         self._guard = guard
         self._state: StateBackend = InMemoryState() if state is None else state
-        self._now = now
+        shared = self._state.shared_clock()
+        self._now = now if shared is None else shared
         if guard is not None:
             guard.add_member()
 

@@ -22,7 +22,9 @@ Streams fail over the same way until the first content event reaches the caller;
 that a failure raises `StreamInterruptedError` carrying the partial response, and the
 budget is settled for what was produced, also when the consumer stops early.
 
-All configuration and state live on the instance: two gateways never share anything.
+All configuration and state live on the instance: two gateways share nothing unless
+they are given the same shared `StateBackend` (Redis), which is how many processes
+share budgets, limits and breakers.
 The only threads started are those of the pool behind `Gateway.submit` / `Gateway.map`,
 created on first use and shut down by `Gateway.close`. After ``os.fork`` a child
 rebuilds its pools, locks and limiter state from the configuration.
@@ -68,6 +70,7 @@ from ..errors import (
     StreamInterruptedError,
     TimeoutError,
 )
+from ..middleware import CallContext, Middleware, MiddlewareChain, MiddlewareStream
 from ..model import LlmRequest, LlmResponse, Usage
 from ..providers import ProviderRegistry, ProviderSettings, embedded_provider_registry
 from ..stream import (
@@ -101,6 +104,9 @@ logger = logging.getLogger("omnillm")
 
 #: Cooldown after a 429 that named no Retry-After, in seconds.
 DEFAULT_RATE_LIMIT_COOLDOWN_S = 1.0
+
+#: How often a wait re-checks shared (multi-process) state, in seconds.
+SHARED_STATE_POLL_S = 0.05
 
 #: Output tokens assumed for a request that sets no ``max_output_tokens``, when reserving.
 DEFAULT_MAX_OUTPUT_TOKENS = 4096
@@ -193,6 +199,8 @@ class PoolStatus:
     keys: List[KeyStatus]
     budget: Optional[Dict[str, Any]]
     budgets: List[Dict[str, Any]]
+    state: Optional[Dict[str, Any]] = None
+    """The state backend's own health (shared backends: reachability, outage, journal)."""
 
     def table(self) -> str:
         """The snapshot as a fixed-width text table."""
@@ -312,6 +320,9 @@ class Gateway:
     ``retry``) to callables receiving an `AttemptInfo`. ``state`` is the state backend
     (in-memory by default). ``transport`` is shared by every key (a pooled urllib3
     transport by default). ``now``/``wall``/``rng`` are injectable for tests.
+    ``middleware`` (`Middleware` s, first = outermost) wrap `call`, `stream`,
+    `call_api`, `submit` and `map`; ``cache`` (a `ResponseCache`) is the innermost,
+    so a hit takes no rate-limit capacity and no budget.
     """
 
     def __init__(
@@ -337,6 +348,8 @@ class Gateway:
         now: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         rng: Optional[random.Random] = None,
+        middleware: Sequence[Middleware] = (),
+        cache: Optional[Middleware] = None,
     ) -> None:
         self._config: Dict[str, Any] = dict(
             keys=list(keys),
@@ -361,6 +374,7 @@ class Gateway:
             rng=rng,
         )
         self._build(**self._config)
+        self.middleware = MiddlewareChain([*middleware, *([cache] if cache is not None else [])])
         _forked.add(self)
 
     # ------------------------------------------------------------------ construction
@@ -408,6 +422,8 @@ class Gateway:
         self._rng = rng if rng is not None else random.Random()
         self.registry = registry if registry is not None else embedded_provider_registry()
         self.state: StateBackend = state if state is not None else InMemoryState()
+        shared_clock = getattr(self.state, "shared_clock", None)
+        self._shared_state = callable(shared_clock) and shared_clock() is not None
         strategy = self.pool_config.strategy
         self.strategy: Strategy = strategy_named(strategy) if isinstance(strategy, str) else strategy
         self.latency = LatencyTracker(self.pool_config.latency_alpha)
@@ -643,6 +659,9 @@ class Gateway:
     def _pause(self, seconds: float, cancel: Optional[CancellationToken]) -> None:
         """Wait ``seconds`` or until a call releases capacity; cancellable."""
         registration = cancel.on_cancel(self._released) if cancel is not None else None
+        if self._shared_state:
+            # Capacity freed by another process sends no signal here: look again soon.
+            seconds = min(seconds, SHARED_STATE_POLL_S)
         try:
             with self._released_cond:
                 self._released_cond.wait(timeout=max(0.0, seconds))
@@ -760,12 +779,37 @@ class Gateway:
         tag: Optional[str] = None,
         cancel: Optional[CancellationToken] = None,
         timeout: Optional[float] = None,
+        output_type: Any = None,
     ) -> LlmResponse:
-        """Generate a response, with balancing, limits, breakers, retries, failover and budget."""
+        """Generate a response, with balancing, limits, breakers, retries, failover and budget.
+
+        With ``output_type`` (a dataclass, ``TypedDict``, `Enum`, ``List[X]``, ... or an
+        `OutputSpec`) each attempt asks its provider for structured output in that
+        provider's form, and ``response.parsed`` holds the validated value;
+        `StructuredOutputError` (with the raw text) when the answer does not fit.
+        """
         if not isinstance(request, LlmRequest):
             raise ConfigurationError(f"Gateway.call takes an LlmRequest, not {type(request).__name__}; use call_api")
-        response = self._execute(request, tag=tag, cancel=cancel, timeout=timeout)
+        spec = None
+        if output_type is not None:
+            from ..structured import output_spec
+
+            spec = output_spec(output_type)
+            request = spec.request(request)
+        if not self.middleware:
+            response = self._execute(request, tag=tag, cancel=cancel, timeout=timeout, spec=spec)
+        else:
+            context = CallContext("call", tag=tag)
+            response = self.middleware.call(
+                request,
+                context,
+                lambda r: self._execute(  # type: ignore[arg-type,return-value]
+                    r, tag=context.tag, cancel=cancel, timeout=timeout, headers=context.headers, spec=spec
+                ),
+            )
         assert isinstance(response, LlmResponse)
+        if spec is not None and (response.cached or response.parsed is None):
+            response.parsed = spec.parse(response)  # a cache or a middleware answered without parsing
         return response
 
     def call_api(
@@ -777,7 +821,14 @@ class Gateway:
         timeout: Optional[float] = None,
     ) -> ApiResponse:
         """Send any `ApiRequest` (embeddings, images, audio, rerank, generation) through the pool."""
-        return self._execute(request, tag=tag, cancel=cancel, timeout=timeout)
+        if not self.middleware:
+            return self._execute(request, tag=tag, cancel=cancel, timeout=timeout)
+        context = CallContext("call_api", tag=tag)
+        return self.middleware.call_api(  # type: ignore[no-any-return]
+            request,
+            context,
+            lambda r: self._execute(r, tag=context.tag, cancel=cancel, timeout=timeout, headers=context.headers),
+        )
 
     def _execute(
         self,
@@ -786,6 +837,8 @@ class Gateway:
         tag: Optional[str],
         cancel: Optional[CancellationToken],
         timeout: Optional[float],
+        headers: Optional[Mapping[str, str]] = None,
+        spec: Any = None,
     ) -> ApiResponse:
         self._check_open()
         started = self._now()
@@ -805,10 +858,17 @@ class Gateway:
             rt = lease.runtime
             sent = dataclasses.replace(request, model=rt.key.provider_model(lease.target.model))
             info = AttemptInfo(call_id, attempts, rt.key.label, rt.key.provider, lease.target.model)
+            if spec is not None:  # each key may speak another protocol: fit the schema to this one
+                try:
+                    sent = _adapted(spec, sent, rt.client)
+                except BaseException:
+                    lease.record(Outcome("neutral"))
+                    lease.release(self, sent=False)
+                    raise
             self._emit("request_start", info)
             began = self._now()
             try:
-                exchange = rt.client.execute(sent, timeout=self._timeout(deadline), cancel=cancel)
+                exchange = rt.client.execute(sent, timeout=self._timeout(deadline), cancel=cancel, headers=headers)
             except OmniLLMError as error:
                 cancelled = cancel is not None and cancel.cancelled
                 if not cancelled:
@@ -852,6 +912,9 @@ class Gateway:
             if isinstance(response, LlmResponse):
                 response.cost_micros = cost
             self._emit("success", dataclasses.replace(info, latency_s=exchange.latency, cost_micros=cost))
+            if spec is not None and isinstance(response, LlmResponse):
+                # Parsed inside the middleware chain, so an answer that does not fit is never cached.
+                response.parsed = spec.parse(response)
             return response
 
     def _pause_exact(self, seconds: float, cancel: Optional[CancellationToken]) -> None:
@@ -870,15 +933,27 @@ class Gateway:
         tag: Optional[str] = None,
         cancel: Optional[CancellationToken] = None,
         timeout: Optional[float] = None,
-    ) -> GatewayStream:
+    ) -> Union[GatewayStream, MiddlewareStream]:
         """Stream ``request`` as canonical events; an iterator and a context manager.
 
         Failures before the first content event fail over like `call`; after it, a
         failure raises `StreamInterruptedError` with the partial response. The budget is
         settled for what was produced when the stream ends, is closed or is cancelled.
+        With middleware the events pass through them (a `MiddlewareStream`, with the
+        same ``response()``, ``completed``, ``cost_micros`` and ``close()``).
         """
         self._check_open()
-        return GatewayStream(self, request, tag=tag, cancel=cancel, timeout=timeout)
+        if not self.middleware:
+            return GatewayStream(self, request, tag=tag, cancel=cancel, timeout=timeout)
+        context = CallContext("stream", tag=tag)
+        opened: List[GatewayStream] = []
+
+        def terminal(r: LlmRequest) -> Iterator[StreamEvent]:
+            inner = GatewayStream(self, r, tag=context.tag, cancel=cancel, timeout=timeout, headers=context.headers)
+            opened.append(inner)
+            return inner
+
+        return MiddlewareStream(self.middleware.stream(request, context, terminal), context, opened)
 
     # ------------------------------------------------------------------ pool
 
@@ -886,7 +961,7 @@ class Gateway:
         """Run `call_api` on the gateway's thread pool; returns a `concurrent.futures.Future`."""
         self._check_open()
         return self._pool().submit(
-            self._execute, request, tag=kwargs.get("tag"), cancel=kwargs.get("cancel"), timeout=kwargs.get("timeout")
+            self.call_api, request, tag=kwargs.get("tag"), cancel=kwargs.get("cancel"), timeout=kwargs.get("timeout")
         )
 
     def map(
@@ -960,7 +1035,9 @@ class Gateway:
                     )
                 )
         total = self.budgets.total.snapshot() if self.budgets.total is not None else None
-        return PoolStatus(keys, total, self.budgets.snapshot())
+        backend_status = getattr(self.state, "status", None)
+        state = backend_status() if callable(backend_status) else None
+        return PoolStatus(keys, total, self.budgets.snapshot(), state)
 
     def close(self) -> None:
         """Shut down the thread pool and release pooled connections; the gateway refuses new calls."""
@@ -993,6 +1070,10 @@ class Gateway:
         closed = self._closed
         self._build(**config)
         self._closed = closed
+        for m in self.middleware.middleware:
+            hook = getattr(m, "after_fork", None)
+            if callable(hook):
+                hook()
         for label, value in spent.items():
             self._runtimes[label].spent_micros = value
 
@@ -1059,10 +1140,12 @@ class GatewayStream:
         tag: Optional[str],
         cancel: Optional[CancellationToken],
         timeout: Optional[float],
+        headers: Optional[Mapping[str, str]] = None,
     ) -> None:
         self._gw = gateway
         self._request = request
         self._tag = tag
+        self._headers = headers
         self._cancel = cancel
         self._started = gateway._now()
         self._deadline = self._started + (timeout if timeout is not None else gateway.request_timeout)
@@ -1098,7 +1181,9 @@ class GatewayStream:
             began = gw._now()
             sent = dataclasses.replace(request, model=rt.key.provider_model(lease.target.model))
             try:
-                inner = rt.client.open_stream(sent, timeout=gw._timeout(self._deadline), cancel=self._cancel)
+                inner = rt.client.open_stream(
+                    sent, timeout=gw._timeout(self._deadline), cancel=self._cancel, headers=self._headers
+                )
                 held: List[StreamEvent] = []
                 for event in inner:
                     held.append(event)
@@ -1244,6 +1329,16 @@ class GatewayStream:
             self.close()
         except Exception:
             return
+
+
+def _adapted(spec: Any, request: ApiRequest, client: Client) -> ApiRequest:
+    if not isinstance(request, LlmRequest):
+        return request
+    fmt = client.wire_format_for(request)
+    adapted, losses = spec.adapt(request, fmt)
+    for loss in losses:
+        logger.debug("omnillm: structured output for %s: %s", fmt.value, loss)
+    return adapted  # type: ignore[no-any-return]
 
 
 def _as_retryable(error: OmniLLMError) -> BaseException:

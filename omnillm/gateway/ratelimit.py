@@ -16,8 +16,10 @@ rather than never.
 
 Provider hints tighten this local view, never loosen it: `KeyLimiter.observe` takes the
 `RateLimitInfo` parsed from a response (remaining requests and tokens until a reset),
-and `KeyLimiter.cooldown` takes a 429's Retry-After. Both are kept per process, since
-they come from this process's responses.
+and `KeyLimiter.cooldown` takes a 429's Retry-After. The remaining counts are kept per
+process, since they describe this process's last response; a cooldown lives in the
+`StateBackend` (entry ``<name>/cooldown``), since a 429 says the key is exhausted for
+every process that shares it.
 """
 
 from __future__ import annotations
@@ -143,7 +145,7 @@ class KeyLimiter:
         self._tokens = None if tpm is None else BucketSpec(f"{name}/tpm", float(tpm), tpm / 60.0)
         self._slots = None if max_concurrent is None else BucketSpec(f"{name}/concurrency", float(max_concurrent), 0.0)
         self._lock = threading.Lock()
-        self._cooldown_until = -math.inf
+        self._cooldown_name = f"{name}/cooldown"
         self._request_hint: Optional[_Hint] = None
         self._token_hint: Optional[_Hint] = None
         self._in_flight = 0
@@ -173,7 +175,7 @@ class KeyLimiter:
         return takes
 
     def _hint_wait(self, now: float, tokens: int) -> float:
-        wait = max(0.0, self._cooldown_until - now)
+        wait = self._state.cooldown_remaining(self._cooldown_name, now)
         hint = self._request_hint
         if hint is not None and now < hint.until and hint.remaining < 1:
             wait = max(wait, hint.until - now)
@@ -245,9 +247,7 @@ class KeyLimiter:
         """
         if math.isnan(seconds) or seconds < 0:
             raise ConfigurationError(f"rate limiter {self.name!r}: cooldown must be a non-negative number")
-        now = self._now()
-        with self._lock:
-            self._cooldown_until = max(self._cooldown_until, now + seconds)
+        self._state.cooldown_set(self._cooldown_name, seconds, self._now())
 
     def observe(self, info: RateLimitInfo) -> None:
         """Take in the provider's view after a response: it can only make the key stricter.
@@ -265,8 +265,8 @@ class KeyLimiter:
 
     def reset(self) -> None:
         """Forget provider hints and any cooldown (the buckets keep their levels)."""
+        self._state.cooldown_clear(self._cooldown_name)
         with self._lock:
-            self._cooldown_until = -math.inf
             self._request_hint = None
             self._token_hint = None
 
@@ -279,7 +279,7 @@ class KeyLimiter:
                 out[f"{label}_available"] = self._state.bucket_level(spec, now)
                 out[f"{label}_capacity"] = spec.capacity
         with self._lock:
-            out["cooldown_s"] = max(0.0, self._cooldown_until - now)
+            out["cooldown_s"] = self._state.cooldown_remaining(self._cooldown_name, now)
             for label, hint in (("requests", self._request_hint), ("tokens", self._token_hint)):
                 if hint is not None and now < hint.until:
                     out[f"provider_remaining_{label}"] = hint.remaining

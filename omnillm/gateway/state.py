@@ -15,7 +15,17 @@ Operations:
 * ejection slots (a counting semaphore per pool): ``slot_acquire`` / ``slot_release`` /
   ``slot_count``;
 * breaker records (opaque immutable values): ``breaker_get`` / ``breaker_swap``
-  (compare-and-set).
+  (compare-and-set);
+* cooldowns (a key refusing calls for a while after a 429): ``cooldown_set`` /
+  ``cooldown_remaining`` / ``cooldown_clear``;
+* ``shared_clock``: the clock every process sharing the state agrees on, when the state
+  is shared at all (breakers stamp their records with it).
+
+Budget operations carry the reservation's id (``rid``): a backend that may have to
+replay a settlement after a network failure uses it to apply each one exactly once;
+`InMemoryState` has no use for it. Operations that take ``now`` get the caller's clock; a
+shared backend may use its own (a server clock) instead, since the callers' clocks do not
+agree.
 """
 
 from __future__ import annotations
@@ -23,7 +33,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Protocol, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Protocol, Sequence, Tuple
 
 from ..errors import ConfigurationError
 
@@ -109,15 +119,15 @@ class BudgetTotals:
 class StateBackend(Protocol):
     """Atomic operations on named counters; the only place gateway policies keep shared state."""
 
-    def budget_reserve(self, name: str, amount: int, limit: int) -> Tuple[bool, int]:
+    def budget_reserve(self, name: str, amount: int, limit: int, *, rid: str = "") -> Tuple[bool, int]:
         """Reserve ``amount`` if spent + reserved + amount <= ``limit``; return (done, available before)."""
         ...
 
-    def budget_settle(self, name: str, reserved: int, actual: int) -> None:
+    def budget_settle(self, name: str, reserved: int, actual: int, *, rid: str = "") -> None:
         """Turn a reservation of ``reserved`` into ``actual`` spent (recording any overspend)."""
         ...
 
-    def budget_release(self, name: str, reserved: int) -> None:
+    def budget_release(self, name: str, reserved: int, *, rid: str = "") -> None:
         """Give back a reservation of ``reserved`` unspent."""
         ...
 
@@ -161,6 +171,22 @@ class StateBackend(Protocol):
         """Store ``new`` if the record is still ``expected``; True when stored."""
         ...
 
+    def cooldown_set(self, name: str, seconds: float, now: float) -> None:
+        """Refuse ``name`` for ``seconds`` from now (inf: until cleared); a longer cooldown in force stays."""
+        ...
+
+    def cooldown_remaining(self, name: str, now: float) -> float:
+        """Seconds left of ``name``'s cooldown (0.0: none; inf: until cleared)."""
+        ...
+
+    def cooldown_clear(self, name: str) -> None:
+        """End ``name``'s cooldown now."""
+        ...
+
+    def shared_clock(self) -> Optional[Callable[[], float]]:
+        """The clock (seconds) all processes sharing this state agree on, or None for process-local state."""
+        ...
+
 
 class InMemoryState:
     """`StateBackend` for one process: lock-free-style CAS loops on `AtomicInt` cells.
@@ -183,6 +209,7 @@ class InMemoryState:
         self._buckets: Dict[str, List[float]] = {}
         self._slots: Dict[str, AtomicInt] = {}
         self._breakers: Dict[str, object] = {}
+        self._cooldowns: Dict[str, float] = {}
 
     def forked(self) -> InMemoryState:
         """A copy for a forked child: what was spent stays, nothing is in flight.
@@ -201,6 +228,7 @@ class InMemoryState:
         }
         child._slots = {pool: AtomicInt(cell.get()) for pool, cell in list(self._slots.items())}
         child._breakers = dict(self._breakers)
+        child._cooldowns = dict(self._cooldowns)
         return child
 
     # ------------------------------------------------------------------ budgets
@@ -222,7 +250,7 @@ class InMemoryState:
                 f"budget {name!r}: {what} must be an integer of micro-dollars in [0, {MAX_MICROS}], not {amount!r}"
             )
 
-    def budget_reserve(self, name: str, amount: int, limit: int) -> Tuple[bool, int]:
+    def budget_reserve(self, name: str, amount: int, limit: int, *, rid: str = "") -> Tuple[bool, int]:
         """Reserve ``amount`` if spent + reserved + amount <= ``limit``; return (done, available before)."""
         self._check_amount(name, "a reservation", amount)
         cell = self._budget(name)
@@ -237,7 +265,7 @@ class InMemoryState:
             if cell.compare_and_set(packed, packed + amount):
                 return True, available
 
-    def budget_settle(self, name: str, reserved: int, actual: int) -> None:
+    def budget_settle(self, name: str, reserved: int, actual: int, *, rid: str = "") -> None:
         """Turn a reservation of ``reserved`` into ``actual`` spent (recording any overspend)."""
         self._check_amount(name, "a settled cost", actual)
         self._check_amount(name, "a reservation", reserved)
@@ -256,7 +284,7 @@ class InMemoryState:
             amount.add(actual - reserved)
             count.add(1)
 
-    def budget_release(self, name: str, reserved: int) -> None:
+    def budget_release(self, name: str, reserved: int, *, rid: str = "") -> None:
         """Give back a reservation of ``reserved`` unspent."""
         self._check_amount(name, "a reservation", reserved)
         cell = self._budget(name)
@@ -377,6 +405,26 @@ class InMemoryState:
                 return False
             self._breakers[name] = new
             return True
+
+    # ------------------------------------------------------------------ cooldowns
+
+    def cooldown_set(self, name: str, seconds: float, now: float) -> None:
+        """Refuse ``name`` for ``seconds`` from now (inf: until cleared); a longer cooldown in force stays."""
+        with self._lock:
+            self._cooldowns[name] = max(self._cooldowns.get(name, -math.inf), now + seconds)
+
+    def cooldown_remaining(self, name: str, now: float) -> float:
+        """Seconds left of ``name``'s cooldown (0.0: none; inf: until cleared)."""
+        return max(0.0, self._cooldowns.get(name, -math.inf) - now)
+
+    def cooldown_clear(self, name: str) -> None:
+        """End ``name``'s cooldown now."""
+        with self._lock:
+            self._cooldowns.pop(name, None)
+
+    def shared_clock(self) -> Optional[Callable[[], float]]:
+        """None: this state lives in one process, whose callers bring their own clock."""
+        return None
 
 
 __all__ = ["MAX_MICROS", "AtomicInt", "BucketSpec", "BudgetTotals", "InMemoryState", "StateBackend"]

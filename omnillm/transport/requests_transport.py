@@ -14,9 +14,7 @@ from typing import Any, Callable, Dict, Iterator, Optional
 from ..errors import ConnectionError, ResponseTooLargeError, TimeoutError
 from ..http import ByteStream, Headers, TransportRequest, TransportResponse
 from . import Timeout
-from .urllib3_transport import DEFAULT_MAX_RESPONSE_BYTES, USER_AGENT, _safe_url
-
-_CHUNK = 64 * 1024
+from .urllib3_transport import DEFAULT_MAX_RESPONSE_BYTES, USER_AGENT, _body_pieces, _drain, _safe_url
 
 
 class RequestsTransport:
@@ -78,11 +76,17 @@ class RequestsTransport:
         out_headers = Headers(response.headers.items())
         if stream:
             state = {"eof": False}
+            pieces = _pieces(response)
             return TransportResponse(
                 response.status_code,
                 out_headers,
                 b"",
-                ByteStream(_chunks(response, deadline, url, state), _closer(response, state), _aborter(response)),
+                ByteStream(
+                    _chunks(pieces, deadline, url, state),
+                    _closer(response, state),
+                    _aborter(response),
+                    _drainer(response, pieces, state),
+                ),
                 url=url,
             )
         try:
@@ -114,15 +118,10 @@ class RequestsTransport:
 def _pieces(response: Any) -> Iterator[bytes]:
     """The body as it arrives: a streamed event at once, and deadline checks between receives."""
     raw = getattr(response, "raw", None)
-    read1 = getattr(raw, "read1", None)
-    if read1 is None:  # a mocked or adapted response: fall back to requests' iteration
+    if getattr(raw, "read1", None) is None:  # a mocked or adapted response: requests' iteration
         yield from response.iter_content(chunk_size=None)
         return
-    while True:
-        piece = read1(_CHUNK, decode_content=True)
-        if not piece:
-            return
-        yield piece
+    yield from _body_pieces(raw)
 
 
 def _check_deadline(deadline: Optional[float], url: str) -> None:
@@ -130,9 +129,9 @@ def _check_deadline(deadline: Optional[float], url: str) -> None:
         raise TimeoutError(f"overall deadline passed while reading {_safe_url(url)}", retryable=True)
 
 
-def _chunks(response: Any, deadline: Optional[float], url: str, state: Dict[str, bool]) -> Iterator[bytes]:
+def _chunks(pieces: Iterator[bytes], deadline: Optional[float], url: str, state: Dict[str, bool]) -> Iterator[bytes]:
     try:
-        for piece in _pieces(response):
+        for piece in pieces:
             if piece:
                 yield piece
                 _check_deadline(deadline, url)
@@ -153,6 +152,13 @@ def _closer(response: Any, state: Dict[str, bool]) -> Callable[[], None]:
         response.close()
 
     return close
+
+
+def _drainer(response: Any, pieces: Iterator[bytes], state: Dict[str, bool]) -> Optional[Callable[[], bool]]:
+    raw = getattr(response, "raw", None)
+    if getattr(raw, "read1", None) is None:
+        return None  # a mocked or adapted response: closing it is all there is
+    return lambda: _drain(raw, pieces, state)
 
 
 def _aborter(response: Any) -> Callable[[], None]:

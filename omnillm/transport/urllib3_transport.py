@@ -11,6 +11,7 @@ and child would interleave their traffic).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import threading
@@ -32,6 +33,13 @@ USER_AGENT = f"omnillm/{__version__} python/{platform.python_version()}"
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 _CHUNK = 64 * 1024
+
+#: How long a stream whose terminal event has arrived may take to end its body (the
+#: ``[DONE]`` line, the chunked terminator) before its connection is dropped, not reused.
+DRAIN_TIMEOUT_S = 0.25
+
+#: How much such a stream may still send before its connection is dropped, not reused.
+DRAIN_MAX_BYTES = 64 * 1024
 
 
 class Urllib3Transport:
@@ -144,12 +152,17 @@ class Urllib3Transport:
         out_headers = Headers(response.headers.items())
         if stream:
             state = {"eof": False}
-            chunks = _chunks(response, deadline, url, state)
+            pieces = _body_pieces(response)
             return TransportResponse(
                 response.status,
                 out_headers,
                 b"",
-                ByteStream(chunks, _releaser(response, state), _aborter(response)),
+                ByteStream(
+                    _chunks(pieces, deadline, url, state),
+                    _releaser(response, state),
+                    _aborter(response),
+                    lambda: _drain(response, pieces, state),
+                ),
                 url=url,
             )
         try:
@@ -175,15 +188,33 @@ def _check_deadline(deadline: Optional[float], url: str) -> None:
         raise TimeoutError(f"overall deadline passed while reading {_safe_url(url)}", retryable=True)
 
 
+def _body_pieces(response: Any) -> Iterator[bytes]:
+    """A urllib3 response's body as it arrives, decoded, in pieces of at most 64 KiB.
+
+    A chunked body goes through urllib3's own chunk reader, which hands on each HTTP
+    chunk (servers write one SSE event per chunk) with far less work per piece than
+    ``read1``; any other body through ``read1``, which returns what has arrived. Either
+    way a streamed event is handed on when it lands, not when a buffer fills.
+    """
+    if response.chunked and response.supports_chunked_reads():
+        pieces: Iterator[bytes] = response.read_chunked(_CHUNK, decode_content=True)
+        return pieces
+    return _read1_pieces(response)
+
+
+def _read1_pieces(response: Any) -> Iterator[bytes]:
+    while True:
+        piece = response.read1(_CHUNK, decode_content=True)
+        if not piece:
+            return
+        yield piece
+
+
 def _read_bounded(response: Any, limit: int, deadline: Optional[float], url: str) -> bytes:
     parts = []
     size = 0
     try:
-        while True:
-            # read1 returns what has arrived, so the deadline is checked between receives.
-            piece = response.read1(_CHUNK)
-            if not piece:
-                break
+        for piece in _body_pieces(response):
             size += len(piece)
             if size > limit:
                 raise ResponseTooLargeError(
@@ -191,6 +222,7 @@ def _read_bounded(response: Any, limit: int, deadline: Optional[float], url: str
                     status=response.status,
                 )
             parts.append(piece)
+            # Checked between receives, so a trickling body cannot outlast the deadline.
             _check_deadline(deadline, url)
     except ResponseTooLargeError:
         raise
@@ -201,23 +233,49 @@ def _read_bounded(response: Any, limit: int, deadline: Optional[float], url: str
     return b"".join(parts)
 
 
-def _chunks(response: Any, deadline: Optional[float], url: str, state: Dict[str, bool]) -> Iterator[bytes]:
-    # read1 returns as soon as any bytes arrive, so an SSE event is handed on when it
-    # lands rather than when a fixed-size buffer fills.
+def _chunks(pieces: Iterator[bytes], deadline: Optional[float], url: str, state: Dict[str, bool]) -> Iterator[bytes]:
     try:
-        while True:
-            piece = response.read1(_CHUNK)
-            if not piece:
-                state["eof"] = True
-                return
+        for piece in pieces:
             yield piece
-            _check_deadline(deadline, url)
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"overall deadline passed while reading {_safe_url(url)}", retryable=True)
+        state["eof"] = True
     except GeneratorExit:
         raise
     except TimeoutError:
         raise
     except Exception as exc:
         raise _network_error(exc, url) from None
+
+
+def _drain(response: Any, pieces: Iterator[bytes], state: Dict[str, bool]) -> bool:
+    """Read what is left of a finished body from ``pieces`` within the drain bounds; True when it ended.
+
+    ``pieces`` is the iterator the stream was read from (a chunked body keeps its place
+    in it). Sets ``state["eof"]``, so that the release that follows keeps the
+    connection. The socket's timeout is lowered for the drain and restored after it.
+    """
+    if state["eof"]:
+        return True
+    sock = getattr(getattr(response, "connection", None), "sock", None)
+    previous = sock.gettimeout() if sock is not None else None
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    left = DRAIN_MAX_BYTES
+    try:
+        if sock is not None:
+            sock.settimeout(DRAIN_TIMEOUT_S if previous is None else min(previous, DRAIN_TIMEOUT_S))
+        for piece in pieces:
+            left -= len(piece)
+            if left < 0 or time.monotonic() > deadline:
+                return False
+        state["eof"] = True
+        return True
+    except Exception:
+        return False  # a broken or stalled rest: the release drops the connection
+    finally:
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.settimeout(previous)
 
 
 def _releaser(response: urllib3.BaseHTTPResponse, state: Dict[str, bool]) -> Callable[[], None]:
