@@ -11,27 +11,6 @@ from __future__ import annotations
 from typing import Any, List
 
 from ._version import __version__
-from .api import (
-    ApiRequest,
-    ApiResponse,
-    ApiUsage,
-    AudioSpeechRequest,
-    AudioSpeechResponse,
-    AudioTranscriptionRequest,
-    AudioTranscriptionResponse,
-    Embedding,
-    EmbeddingRequest,
-    EmbeddingResponse,
-    GeneratedImage,
-    ImageGenerationRequest,
-    ImageGenerationResponse,
-    RerankRequest,
-    RerankResponse,
-    RerankResult,
-    TranscriptionSegment,
-    TranscriptionWord,
-    family_of,
-)
 from .errors import (
     AuthenticationError,
     BudgetExceededError,
@@ -100,6 +79,26 @@ from .wire import EndpointFamily, WireFormat
 # Heavier layers load when first named: ``omnillm.Gateway`` imports the gateway, the
 # client and the provider registry then, not at ``import omnillm``.
 _LAZY = {
+    # the other endpoint families (their dataclasses cost import time most scripts never use)
+    "ApiRequest": ".api",
+    "ApiResponse": ".api",
+    "ApiUsage": ".api",
+    "AudioSpeechRequest": ".api",
+    "AudioSpeechResponse": ".api",
+    "AudioTranscriptionRequest": ".api",
+    "AudioTranscriptionResponse": ".api",
+    "Embedding": ".api",
+    "EmbeddingRequest": ".api",
+    "EmbeddingResponse": ".api",
+    "GeneratedImage": ".api",
+    "ImageGenerationRequest": ".api",
+    "ImageGenerationResponse": ".api",
+    "RerankRequest": ".api",
+    "RerankResponse": ".api",
+    "RerankResult": ".api",
+    "TranscriptionSegment": ".api",
+    "TranscriptionWord": ".api",
+    "family_of": ".api",
     # client and gateway
     "Client": ".client",
     "ResponseStream": ".client",
@@ -274,27 +273,7 @@ __all__ = [
     "transcode_request_report",
     "transcode_response",
     "transcode_response_report",
-    # endpoint families
     "EndpointFamily",
-    "ApiRequest",
-    "ApiResponse",
-    "ApiUsage",
-    "EmbeddingRequest",
-    "EmbeddingResponse",
-    "Embedding",
-    "ImageGenerationRequest",
-    "ImageGenerationResponse",
-    "GeneratedImage",
-    "AudioTranscriptionRequest",
-    "AudioTranscriptionResponse",
-    "TranscriptionSegment",
-    "TranscriptionWord",
-    "AudioSpeechRequest",
-    "AudioSpeechResponse",
-    "RerankRequest",
-    "RerankResponse",
-    "RerankResult",
-    "family_of",
     # loaded on first use (see _LAZY)
     *_LAZY,
 ]
