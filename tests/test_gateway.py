@@ -451,3 +451,12 @@ def test_a_gateway_built_before_fork_works_in_the_child(mock: MockProvider) -> N
         os.waitpid(pid, 0)
         stream.close()
     assert result == b"\x00", "the child saw a clean state and could call"
+
+
+def test_an_unreadable_answer_fails_over_to_another_key(mock: MockProvider) -> None:
+    mock.add_fault(Fault(malformed_json=True, key="sk-a"))
+    with Gateway([key(mock, "a"), key(mock, "b")], pool_config=fast()) as gw:
+        for _ in range(4):
+            assert gw.call(req()).text.startswith("Bonjour")
+        errors = {k.label: k.errors for k in gw.pool_status().keys}
+    assert errors["a"] == {"DecodeError": len(mock.requests_for(key="sk-a"))}

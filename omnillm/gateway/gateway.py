@@ -880,7 +880,8 @@ class Gateway:
                 if cancelled or isinstance(error, CancelledError):
                     raise CancelledError("the call was cancelled") from None
                 avoid.append(rt.key.label)  # the next attempt prefers another key or target
-                delay = self._retry_delay(error, attempts, started, deadline, elsewhere=self._elsewhere(targets, avoid))
+                elsewhere = self._elsewhere(targets, avoid)
+                delay = self._retry_delay(_as_retryable(error), attempts, started, deadline, elsewhere=elsewhere)
                 if delay is None:
                     if self._now() >= deadline and isinstance(error, ProviderError) and error.retryable:
                         raise TimeoutError(
@@ -1342,7 +1343,8 @@ def _adapted(spec: Any, request: ApiRequest, client: Client) -> ApiRequest:
 
 
 def _as_retryable(error: OmniLLMError) -> BaseException:
-    """Stream errors before any output are judged like the call errors they stand for."""
+    """Errors that are the provider's fault but not `ProviderError` s (a truncated stream, an
+    unreadable body) are retried like the provider errors they stand for."""
     if isinstance(error, ProviderError):
         return error
     outcome = classify(error)
