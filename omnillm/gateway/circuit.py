@@ -42,7 +42,7 @@ import builtins
 import math
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Callable, Dict, List, Optional, Tuple, Type
 
@@ -201,7 +201,22 @@ class BreakerState:
     reason: str = ""
 
 
+def _evolve(state: BreakerState, **changes: Any) -> BreakerState:
+    """``state`` with ``changes``: `dataclasses.replace` without its per-call field introspection.
+
+    Breakers record every call's outcome, so this sits on the gateway's hot path.
+    """
+    new = object.__new__(BreakerState)
+    values = dict(state.__dict__)
+    values.update(changes)
+    object.__setattr__(new, "__dict__", values)
+    return new
+
+
 def _windowed(window: Tuple[Tuple[int, int, int], ...], index: int, buckets: int) -> Tuple[Tuple[int, int, int], ...]:
+    # Entries are kept in bucket order: when the oldest is still inside, nothing expires.
+    if not window or window[0][0] > index - buckets:
+        return window
     return tuple(entry for entry in window if entry[0] > index - buckets)
 
 
@@ -446,9 +461,9 @@ class CircuitBreaker:
             if state.status == CLOSED:
                 return state, False
             if state.status == OPEN and now >= state.opened_at + state.cooldown_s:
-                return replace(state, status=HALF_OPEN, epoch=state.epoch + 1, probes=1), True
+                return _evolve(state, status=HALF_OPEN, epoch=state.epoch + 1, probes=1), True
             if state.status == HALF_OPEN and state.probes < probes:
-                return replace(state, probes=state.probes + 1), True
+                return _evolve(state, probes=state.probes + 1), True
             return None
 
         while True:
@@ -475,7 +490,7 @@ class CircuitBreaker:
                     return _Change(new=new, restore=state.ejected)
                 if kind == FAILURE:
                     trips = state.trips + 1
-                    new = replace(
+                    new = _evolve(
                         state,
                         status=OPEN,
                         epoch=state.epoch + 1,
@@ -486,18 +501,18 @@ class CircuitBreaker:
                         reason="probe failed",
                     )
                     return _Change(new=new)
-                return _Change(new=replace(state, probes=max(0, state.probes - 1)))
+                return _Change(new=_evolve(state, probes=max(0, state.probes - 1)))
             if state.status != CLOSED or kind not in (SUCCESS, FAILURE):
                 return None
             bucket_s = config.window_s / config.window_buckets
             index = math.floor(now / bucket_s)
             window = _add(_windowed(state.window, index, config.window_buckets), index, kind == SUCCESS)
             if kind == SUCCESS:
-                return _Change(new=replace(state, consecutive_failures=0, window=window))
+                return _Change(new=_evolve(state, consecutive_failures=0, window=window))
             consecutive = state.consecutive_failures + 1
             calls = sum(good + bad for _, good, bad in window)
             failures = sum(bad for _, _, bad in window)
-            counted = replace(state, consecutive_failures=consecutive, window=window)
+            counted = _evolve(state, consecutive_failures=consecutive, window=window)
             if consecutive >= config.failure_threshold:
                 reason = f"{consecutive} consecutive failures"
             elif calls >= config.min_calls and failures >= config.failure_rate * calls:
@@ -507,7 +522,7 @@ class CircuitBreaker:
             # Trips start over once the breaker has been closed for a full max cooldown.
             previous = state.trips if now - state.closed_at < config.max_cooldown_s else 0
             trips = previous + 1
-            new = replace(
+            new = _evolve(
                 counted,
                 status=OPEN,
                 epoch=state.epoch + 1,
@@ -520,7 +535,7 @@ class CircuitBreaker:
                 ejected=self._guard is not None,
                 reason=reason,
             )
-            refused = replace(counted, reason=f"{reason}; stays closed: ejection cap of its pool reached")
+            refused = _evolve(counted, reason=f"{reason}; stays closed: ejection cap of its pool reached")
             return _Change(new=new, eject=True, fallback=refused)
 
         self._apply(compute)
@@ -528,7 +543,7 @@ class CircuitBreaker:
     def _disable_change(self, state: BreakerState, reason: str) -> Optional[_Change]:
         if state.status == DISABLED:
             return None
-        new = replace(
+        new = _evolve(
             state, status=DISABLED, epoch=state.epoch + 1, probes=0, ejected=self._guard is not None, reason=reason
         )
         return _Change(new=new, force_eject=not state.ejected)

@@ -80,7 +80,15 @@ from ..stream import (
     UsageUpdate,
 )
 from ..transport import Timeout, Transport
-from .balancing import Candidate, LatencyTracker, Strategy, strategy_named
+from .balancing import (
+    Candidate,
+    LatencyTracker,
+    LeastInFlight,
+    LowestLatency,
+    Strategy,
+    WeightedRoundRobin,
+    strategy_named,
+)
 from .budget import BudgetReservation, Budgets
 from .cancel import CancellationToken
 from .circuit import (
@@ -104,6 +112,12 @@ logger = logging.getLogger("omnillm")
 
 #: Cooldown after a 429 that named no Retry-After, in seconds.
 DEFAULT_RATE_LIMIT_COOLDOWN_S = 1.0
+
+#: Bound on one sleep while waiting for capacity; the wait loop re-checks after it.
+_PAUSE_SLICE_S = 0.25
+
+#: Bound on the per-model memo tables (callers may name any model).
+_MEMO_LIMIT = 4096
 
 #: How often a wait re-checks shared (multi-process) state, in seconds.
 SHARED_STATE_POLL_S = 0.05
@@ -502,6 +516,14 @@ class Gateway:
             for model in self._priced_models():
                 self.pricing.require(model)
         self._released_cond = threading.Condition()
+        self._waiting = 0
+        self._served: Dict[str, List[Target]] = {}
+        known_strategies = (WeightedRoundRobin, LeastInFlight, LowestLatency)
+        self._needs_estimate = (
+            self._has_budget
+            or any(rt.key.tpm is not None for rt in self._runtimes.values())
+            or not isinstance(self.strategy, known_strategies)  # a cost-aware or custom strategy may use it
+        )
         self._executor: Optional[concurrent.futures.ThreadPoolExecutor] = None
         self._executor_lock = threading.Lock()
         self._calls = 0
@@ -542,10 +564,16 @@ class Gateway:
         routed = self.routes.get(model)
         if routed is not None:
             return routed
+        known = self._served.get(model)
+        if known is not None:
+            return known
         providers = sorted({rt.key.provider for rt in self._runtimes.values() if rt.key.serves(model)})
         if not providers:
             raise NoKeyAvailableError(f"no key serves model {model!r} and no route names it")
-        return [Target(p, model) for p in providers]
+        if len(self._served) >= _MEMO_LIMIT:  # callers may name any model: stay bounded
+            self._served.clear()
+        targets = self._served[model] = [Target(p, model) for p in providers]
+        return targets
 
     def _candidates(self, targets: List[Target]) -> List[Tuple[_KeyRuntime, Target]]:
         seen: Dict[str, Tuple[_KeyRuntime, Target]] = {}
@@ -556,10 +584,16 @@ class Gateway:
         return list(seen.values())
 
     def _estimate(self, model: str, input_tokens: int, max_output: int) -> int:
-        """The worst-case cost; an unpriced model under a budget refuses or warns per policy."""
-        if not self._has_budget and self.pricing.price(model) is None:
+        """The worst-case cost to reserve; an unpriced model under a budget refuses or warns per policy."""
+        if not self._has_budget:
             return 0
         return self.pricing.estimate_micros(model, input_tokens, max_output)
+
+    def _input_tokens(self, request: ApiRequest) -> int:
+        """The prompt estimate, computed only when a budget, a token limit or the strategy needs it."""
+        if not self._needs_estimate:
+            return 0
+        return estimate_tokens(request) if isinstance(request, LlmRequest) else _api_tokens(request)
 
     def _cost(self, model: str, usage: Optional[Usage], input_tokens: int, produced_chars: int) -> int:
         if self.pricing.price(model) is None and not self._has_budget:
@@ -569,8 +603,11 @@ class Gateway:
         return self.pricing.cost_micros(model, usage)
 
     def _released(self) -> None:
-        with self._released_cond:
-            self._released_cond.notify_all()
+        # Waking waiters costs a lock round trip per call; skip it when nobody waits (a
+        # waiter that slips past this check re-checks within _PAUSE_SLICE_S anyway).
+        if self._waiting:
+            with self._released_cond:
+                self._released_cond.notify_all()
 
     def _lease(
         self,
@@ -662,9 +699,14 @@ class Gateway:
         if self._shared_state:
             # Capacity freed by another process sends no signal here: look again soon.
             seconds = min(seconds, SHARED_STATE_POLL_S)
+        seconds = min(seconds, _PAUSE_SLICE_S)
         try:
             with self._released_cond:
-                self._released_cond.wait(timeout=max(0.0, seconds))
+                self._waiting += 1
+                try:
+                    self._released_cond.wait(timeout=max(0.0, seconds))
+                finally:
+                    self._waiting -= 1
         finally:
             if registration is not None:
                 registration.unregister()
@@ -846,7 +888,7 @@ class Gateway:
         model = getattr(request, "model", "")
         targets = self._targets(model)
         generation = isinstance(request, LlmRequest)
-        input_tokens = estimate_tokens(request) if isinstance(request, LlmRequest) else _api_tokens(request)
+        input_tokens = self._input_tokens(request)
         probe = request if generation else LlmRequest(model=model, max_output_tokens=1)
         assert isinstance(probe, LlmRequest)
         call_id = self._next_call_id()
@@ -856,7 +898,8 @@ class Gateway:
             lease = self._lease(probe, targets, input_tokens, avoid=avoid, tag=tag, deadline=deadline, cancel=cancel)
             attempts += 1
             rt = lease.runtime
-            sent = dataclasses.replace(request, model=rt.key.provider_model(lease.target.model))
+            provider_model = rt.key.provider_model(lease.target.model)
+            sent = request if provider_model == model else dataclasses.replace(request, model=provider_model)
             info = AttemptInfo(call_id, attempts, rt.key.label, rt.key.provider, lease.target.model)
             if spec is not None:  # each key may speak another protocol: fit the schema to this one
                 try:
@@ -912,7 +955,8 @@ class Gateway:
             rt.count(tokens=usage.total if usage is not None else 0, spent=cost)
             if isinstance(response, LlmResponse):
                 response.cost_micros = cost
-            self._emit("success", dataclasses.replace(info, latency_s=exchange.latency, cost_micros=cost))
+            if self._hooks["success"]:
+                self._emit("success", dataclasses.replace(info, latency_s=exchange.latency, cost_micros=cost))
             if spec is not None and isinstance(response, LlmResponse):
                 # Parsed inside the middleware chain, so an answer that does not fit is never cached.
                 response.parsed = spec.parse(response)
@@ -1167,7 +1211,7 @@ class GatewayStream:
         gw = self._gw
         request = self._request
         targets = gw._targets(request.model)
-        input_tokens = estimate_tokens(request)
+        input_tokens = gw._input_tokens(request)
         call_id = gw._next_call_id()
         attempts = 0
         avoid: List[str] = []
@@ -1180,7 +1224,8 @@ class GatewayStream:
             info = AttemptInfo(call_id, attempts, rt.key.label, rt.key.provider, lease.target.model, stream=True)
             gw._emit("request_start", info)
             began = gw._now()
-            sent = dataclasses.replace(request, model=rt.key.provider_model(lease.target.model))
+            provider_model = rt.key.provider_model(lease.target.model)
+            sent = request if provider_model == request.model else dataclasses.replace(request, model=provider_model)
             try:
                 inner = rt.client.open_stream(
                     sent, timeout=gw._timeout(self._deadline), cancel=self._cancel, headers=self._headers

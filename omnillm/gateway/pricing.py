@@ -481,6 +481,9 @@ class MissingPriceWarning(UserWarning):
     """A model has no price, so calls to it are counted as free against budgets."""
 
 
+_MEMO_LIMIT = 4096
+
+
 class Pricing:
     """A gateway's prices: a `PriceTable`, its overrides, and a policy for unpriced models.
 
@@ -502,14 +505,23 @@ class Pricing:
         self.missing = missing
         self._lock = threading.Lock()
         self._warned: set[str] = set()
+        # The table never changes after construction: remember each model's lookup (which
+        # tries several name forms) so the hot path is one dict hit.
+        self._memo: Dict[str, Optional[Price]] = {}
 
     def price(self, model: str) -> Optional[Price]:
         """The price of ``model``, or None."""
-        return self.table.get(model)
+        try:
+            return self._memo[model]
+        except KeyError:
+            if len(self._memo) >= _MEMO_LIMIT:  # callers may name any model: stay bounded
+                self._memo.clear()
+            found = self._memo[model] = self.table.get(model)
+            return found
 
     def require(self, model: str) -> Optional[Price]:
         """The price of ``model``; without one, raise (``refuse``) or warn once and return None (``zero``)."""
-        found = self.table.get(model)
+        found = self.price(model)
         if found is not None:
             return found
         if self.missing == "refuse":
