@@ -5,7 +5,7 @@ import sys
 
 sys.path.insert(0, os.path.abspath(".."))
 
-from omnillm import __version__  # noqa: E402
+from omnillm import __version__
 
 project = "omnillm"
 author = "the omnillm authors"

@@ -318,10 +318,8 @@ def emit_transport_request(
     _check_family(request, fmt, "a request")
     route = _route(fmt)
     body = route.body(request, losses if losses is not None else LossLog(fmt.value), boundary)
-    headers = Headers()
-    if body.content_type:
-        headers["content-type"] = body.content_type
-    headers["accept"] = route.accept(request)
+    accept = ("accept", route.accept(request))
+    headers = Headers([("content-type", body.content_type), accept] if body.content_type else [accept])
     return TransportRequest(
         method=route.method,
         url=route.path(request, body),

@@ -66,8 +66,7 @@ class Headers:
         if items is None:
             return
         pairs = items.items() if isinstance(items, Mapping) else items
-        for name, value in pairs:
-            self._items.append((str(name), str(value)))
+        self._items = [(str(name), str(value)) for name, value in pairs]
 
     def _lookup(self) -> Dict[str, str]:
         index = self._index

@@ -94,6 +94,9 @@ def parse_duration(text: str) -> Optional[float]:
             pass
         else:
             return bare if math.isfinite(bare) and bare >= 0 else None
+    single = _DURATION_PART.fullmatch(value)
+    if single is not None:  # one number and unit ("6ms", "0s"), what OpenAI sends: one regex pass
+        return float(single.group(1)) * _UNIT_SECONDS[single.group(2)]
     position = 0
     total = 0.0
     for match in _DURATION_PART.finditer(value):
@@ -188,16 +191,17 @@ def parse_rate_limit_headers(headers: HeaderSource, now_wall: Optional[float] = 
     ``now_wall`` is the current POSIX time (``time.time()`` when omitted); it turns
     Anthropic's absolute reset times into seconds from now.
     """
-    openai = RateLimitInfo(
-        limit_requests=_int(headers, "x-ratelimit-limit-requests"),
-        remaining_requests=_int(headers, "x-ratelimit-remaining-requests"),
-        reset_requests_s=_openai_reset(headers, "x-ratelimit-reset-requests"),
-        limit_tokens=_int(headers, "x-ratelimit-limit-tokens"),
-        remaining_tokens=_int(headers, "x-ratelimit-remaining-tokens"),
-        reset_tokens_s=_openai_reset(headers, "x-ratelimit-reset-tokens"),
+    openai = (
+        _int(headers, "x-ratelimit-limit-requests"),
+        _int(headers, "x-ratelimit-remaining-requests"),
+        _openai_reset(headers, "x-ratelimit-reset-requests"),
+        _int(headers, "x-ratelimit-limit-tokens"),
+        _int(headers, "x-ratelimit-remaining-tokens"),
+        _openai_reset(headers, "x-ratelimit-reset-tokens"),
     )
-    if not openai.empty:
-        return openai
+    if any(value is not None for value in openai):
+        # In RateLimitInfo's field order: limit, remaining, reset for requests, then tokens.
+        return RateLimitInfo(*openai)
     wall = time.time() if now_wall is None else now_wall
     limit_tokens, remaining_tokens, reset_tokens = _anthropic_tokens(headers, wall)
     anthropic = RateLimitInfo(

@@ -149,7 +149,7 @@ class Urllib3Transport:
             )
         except Exception as exc:
             raise _network_error(exc, url) from None
-        out_headers = Headers(response.headers.items())
+        out_headers = Headers(response.headers.iteritems())
         if stream:
             state = {"eof": False}
             pieces = _body_pieces(response)
@@ -203,11 +203,16 @@ def _body_pieces(response: Any) -> Iterator[bytes]:
 
 
 def _read1_pieces(response: Any) -> Iterator[bytes]:
+    # Without a content coding a body of known length is complete once that many bytes
+    # arrived: stop there instead of making one more read only to learn that.
+    sized = not response.headers.get("content-encoding")
     while True:
         piece = response.read1(_CHUNK, decode_content=True)
         if not piece:
             return
         yield piece
+        if sized and response.length_remaining == 0:
+            return
 
 
 def _read_bounded(response: Any, limit: int, deadline: Optional[float], url: str) -> bytes:
