@@ -22,4 +22,3 @@ exclude_patterns = ["_build"]
 html_theme = "alabaster"
 html_static_path: list = []
 nitpicky = False
-suppress_warnings = ["autodoc.import_object"]

@@ -3,9 +3,10 @@
 Generation keeps `LlmRequest` / `LlmResponse` (``omnillm.model``); every other endpoint
 family has a request and a response dataclass here. `ApiRequest` and `ApiResponse` are
 the unions of all of them, generation included, and `family_of` names the
-`EndpointFamily` of any such value. Each non-generation type also carries its family
-as the class attribute ``family``, so ``EmbeddingRequest.family`` reads naturally and no
-wrapper object stands between the caller and the fields.
+`EndpointFamily` of any such value or class. Each non-generation type also carries its
+family as the class attribute ``family``, so ``EmbeddingRequest.family`` reads naturally
+and no wrapper object stands between the caller and the fields; `family_of` is the one
+spelling that also covers ``LlmRequest`` / ``LlmResponse``.
 
 As in ``omnillm.model``, every type has an ``extensions`` dict keyed by wire-format name
 holding the wire fields without a canonical slot, so that decoding and re-encoding in the
@@ -57,6 +58,7 @@ class EmbeddingRequest:
     ``dimensions`` asks for shorter vectors, ``encoding_format`` is ``"float"`` or
     ``"base64"`` (the vectors come back as floats either way once decoded),
     ``task_type`` and ``title`` are Gemini's retrieval hints, ``user`` an end-user id.
+    A bare string given as ``inputs`` is one input (never a list of its characters).
     ``batch`` is a shape hint: True when the inputs were sent as a list (or a Gemini
     batch) even if there is only one; None lets the encoder choose (a list when there
     is more than one input).
@@ -381,13 +383,29 @@ _FAMILY_OF_TYPE: Dict[type, EndpointFamily] = {
 }
 
 
+def family_of_type(cls: type) -> Optional[EndpointFamily]:
+    """The endpoint family of an `ApiRequest` or `ApiResponse` class or subclass (None for any other class)."""
+    found = _FAMILY_OF_TYPE.get(cls)
+    if found is None:
+        for base in cls.__mro__[1:]:
+            found = _FAMILY_OF_TYPE.get(base)
+            if found is not None:
+                break
+    return found
+
+
 def family_of(value: object) -> Optional[EndpointFamily]:
-    """The endpoint family of an `ApiRequest` or `ApiResponse` (None for anything else)."""
-    for cls in type(value).__mro__:
-        found = _FAMILY_OF_TYPE.get(cls)
-        if found is not None:
-            return found
-    return None
+    """The endpoint family of an `ApiRequest` or `ApiResponse`, or of one of their classes (None for anything else).
+
+    This is the spelling that works for every type. The non-generation types also carry
+    their family as the class attribute ``family``; `LlmRequest` and `LlmResponse` do
+    not (``omnillm.model`` imports nothing, to keep ``import omnillm`` cheap). An
+    `EndpointFamily` is its own family, so code that takes "a request or its family"
+    can ask this one function.
+    """
+    if isinstance(value, EndpointFamily):
+        return value
+    return family_of_type(value if isinstance(value, type) else type(value))
 
 
 __all__ = [

@@ -12,7 +12,7 @@ import sys
 from typing import List, Optional, TextIO
 
 from . import __version__
-from .errors import OmniLLMError
+from .errors import ConfigurationError, OmniLLMError
 from .wire import GENERATION_FORMATS
 
 _EPILOG = """\
@@ -34,6 +34,16 @@ def _read_input(name: str) -> bytes:
         return fh.read()
 
 
+def _write_binary(out: TextIO, data: bytes) -> None:
+    """Write bytes (an AWS event stream) to the byte stream under ``out``, never through a text codec."""
+    buffer = getattr(out, "buffer", None)
+    if buffer is None:
+        raise ConfigurationError("transcode: binary output (an AWS event stream) needs a byte-capable stdout")
+    out.flush()  # keep any text written before in order
+    buffer.write(data)
+    buffer.flush()
+
+
 def run_transcode(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Convert one body (or stream) between wire formats; see ``--help``."""
     from .report import LossLog
@@ -50,7 +60,11 @@ def run_transcode(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
             losses = LossLog(args.target)
             for piece in transcode_stream([data], args.source, args.target, losses=losses):
-                out.write(piece if isinstance(piece, str) else piece.decode("latin-1"))
+                if isinstance(piece, str):
+                    out.write(piece)
+                else:
+                    _write_binary(out, piece)
+            out.flush()
             reasons = [str(x) for x in losses.entries]
         else:
             convert = transcode_response_report if args.kind == "response" else transcode_request_report
@@ -104,7 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--kind",
         choices=("request", "response", "stream"),
         default="request",
-        help="what the input is (default: request); a stream is SSE text",
+        help=(
+            "what the input is (default: request); a stream is SSE text, or AWS event-stream "
+            "bytes for bedrock_converse (binary output goes to stdout as raw bytes)"
+        ),
     )
     tr.add_argument("--response", dest="kind", action="store_const", const="response", help="same as --kind response")
     tr.add_argument("--strict", action="store_true", help="exit 1 when anything was lost")

@@ -15,12 +15,19 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .api import ApiRequest, ApiResponse, family_of
 from .endpoints import emit_transport_request, parse_transport_response
-from .errors import CancelledError, ConfigurationError, ConversionError, OmniLLMError, ResponseTooLargeError
-from .http import ByteStream, TransportRequest, TransportResponse
+from .errors import (
+    CancelledError,
+    ConfigurationError,
+    ConversionError,
+    OmniLLMError,
+    ProviderError,
+    ResponseTooLargeError,
+)
+from .http import ByteStream, TransportRequest, TransportResponse, request_id_of
 from .middleware import CallContext, Middleware, MiddlewareChain, MiddlewareStream
 from .model import LlmRequest, LlmResponse
 from .provider_errors import error_from_response
@@ -41,7 +48,7 @@ from .providers import (
 from .ratelimit_info import RateLimitInfo, parse_rate_limit_headers
 from .report import Loss, LossLog
 from .stream import StreamAccumulator, StreamEvent
-from .transport import Timeout, Transport
+from .transport import Timeout, Transport, accepts_cancel
 from .wire import EndpointFamily, WireFormat, wire_format
 
 logger = logging.getLogger("omnillm")
@@ -89,6 +96,7 @@ class ResponseStream:
         cancel: Optional[CancelToken] = None,
         now: Callable[[], float] = time.monotonic,
         framing: Optional[str] = None,
+        provider: Optional[str] = None,
     ) -> None:
         from .streaming import decode_stream
 
@@ -97,6 +105,7 @@ class ResponseStream:
         self.request_id = request_id
         self.rate_limit = rate_limit
         self.losses = losses
+        self.provider = provider
         self.accumulator = StreamAccumulator()
         self._body = body
         self._now = now
@@ -117,10 +126,12 @@ class ResponseStream:
         except StopIteration:
             self.close()
             raise
-        except OmniLLMError:
+        except OmniLLMError as exc:
             self.close()
             if self._cancel is not None and self._cancel.cancelled:
                 raise CancelledError("the stream was cancelled") from None
+            if isinstance(exc, ProviderError):  # a transport failure mid-body: say where it came from
+                exc.attribute(self.provider, self.request_id)
             raise
         except BaseException:
             self.close()
@@ -166,10 +177,10 @@ class ResponseStream:
             return
 
 
-def _default_transport() -> Transport:
+def _default_transport(options: Mapping[str, Any]) -> Transport:
     from .transport.urllib3_transport import Urllib3Transport
 
-    return Urllib3Transport()
+    return Urllib3Transport(**options)
 
 
 class Client:
@@ -183,6 +194,9 @@ class Client:
     ``settings`` or as keyword arguments. ``wire_format`` picks the generation format
     when the provider speaks several. ``transport`` defaults to a pooled urllib3
     transport; ``session`` (a ``requests.Session``) selects the requests transport.
+    ``proxy_url``, ``ca_certs``, ``verify``, ``max_response_bytes`` and ``max_stream_bytes``
+    configure that default transport (see `Urllib3Transport`; the size bounds also apply
+    to the requests transport); they cannot be combined with ``transport``.
     ``strict=True`` refuses a request its wire format cannot carry without loss.
     ``middleware`` (`Middleware` s, first = outermost) wrap `call`, `stream` and
     `call_api`; ``cache`` (a `ResponseCache`) answers repeated requests, innermost.
@@ -200,6 +214,11 @@ class Client:
         transport: Optional[Transport] = None,
         session: Any = None,
         timeout: Union[Timeout, float, None] = None,
+        proxy_url: Optional[str] = None,
+        ca_certs: Optional[str] = None,
+        verify: Optional[bool] = None,
+        max_response_bytes: Optional[int] = None,
+        max_stream_bytes: Optional[int] = None,
         strict: bool = False,
         registry: Optional[ProviderRegistry] = None,
         environ: Optional[Mapping[str, str]] = None,
@@ -230,12 +249,27 @@ class Client:
         self._generation_format = self._pick_format(EndpointFamily.GENERATION, wire_format)
         if transport is not None and session is not None:
             raise ConfigurationError("give transport or session, not both")
+        sizes: Dict[str, Any] = {
+            k: v for k, v in (("max_response_bytes", max_response_bytes), ("max_stream_bytes", max_stream_bytes)) if v
+        }
+        network: Dict[str, Any] = {k: v for k, v in (("proxy_url", proxy_url), ("ca_certs", ca_certs)) if v}
+        if verify is not None:
+            network["verify"] = verify
+        if transport is not None and (sizes or network):
+            raise ConfigurationError(
+                f"{', '.join([*sizes, *network])}: configure the transport you pass instead (Client got transport=)"
+            )
         if session is not None:
             from .transport.requests_transport import RequestsTransport
 
-            transport = RequestsTransport(session)
+            if network:
+                raise ConfigurationError(
+                    f"{', '.join(network)}: configure the requests.Session you pass instead (Client got session=)"
+                )
+            transport = RequestsTransport(session, **sizes)
         self._owns_transport = transport is None
-        self.transport: Transport = transport if transport is not None else _default_transport()
+        self.transport: Transport = transport if transport is not None else _default_transport({**network, **sizes})
+        self._transport_cancels = accepts_cancel(self.transport)
         self.timeout = Timeout(read=timeout, total=None) if isinstance(timeout, (int, float)) else timeout
         self.strict = strict
         self._now = now
@@ -312,9 +346,19 @@ class Client:
     def _send(
         self, prepared: TransportRequest, *, stream: bool, timeout: Optional[Timeout], cancel: Optional[CancelToken]
     ) -> TransportResponse:
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        response = self.transport.send(prepared, stream=stream or cancel is not None, timeout=timeout or self.timeout)
+        try:
+            if cancel is None:
+                response = self.transport.send(prepared, stream=stream, timeout=timeout or self.timeout)
+            else:
+                cancel.raise_if_cancelled()
+                if self._transport_cancels:  # the transport aborts even the wait for the headers
+                    cancellable: Any = self.transport
+                    response = cancellable.send(prepared, stream=stream, timeout=timeout or self.timeout, cancel=cancel)
+                else:  # only the body can be interrupted: read it here, as a stream
+                    response = self.transport.send(prepared, stream=True, timeout=timeout or self.timeout)
+        except ProviderError as exc:
+            exc.attribute(self.spec.id)  # a transport error does not know the provider
+            raise
         if response.status >= 400:
             self._read(response, cancel)
             raise error_from_response(response, provider=self.spec.id, secrets=self._secrets(), now_wall=self._wall)
@@ -336,11 +380,14 @@ class Client:
                         f"response body passed the maximum of {limit} bytes",
                         status=response.status,
                         provider=self.spec.id,
+                        request_id=_request_id(response),
                     )
                 parts.append(piece)
-        except OmniLLMError:
+        except OmniLLMError as exc:
             if cancel is not None and cancel.cancelled:
                 raise CancelledError("the call was cancelled") from None
+            if isinstance(exc, ProviderError):
+                exc.attribute(self.spec.id, _request_id(response))
             raise
         finally:
             response.stream.close()
@@ -367,7 +414,7 @@ class Client:
         self._read(response, cancel)
         parsed = parse_transport_response(response, fmt, request)
         latency = self._now() - started
-        request_id = response.headers.get("x-request-id") or response.headers.get("request-id")
+        request_id = _request_id(response)
         if logger.isEnabledFor(logging.DEBUG):  # the arguments cost more than the disabled call
             logger.debug(
                 "%s %s -> %d in %.3fs%s",
@@ -398,10 +445,10 @@ class Client:
         """Start streaming ``request``; the HTTP status is checked before this returns."""
         prepared, fmt, losses = self.prepare(request, stream=True, headers=headers)
         started = self._now()
-        response = self._send(prepared, stream=True, timeout=timeout, cancel=None)
+        response = self._send(prepared, stream=True, timeout=timeout, cancel=cancel)
         if response.stream is None:  # a transport that could not stream: serve the whole body
             response.stream = ByteStream(iter([response.body]))
-        request_id = response.headers.get("x-request-id") or response.headers.get("request-id")
+        request_id = _request_id(response)
         return ResponseStream(
             response.stream,
             fmt,
@@ -413,6 +460,7 @@ class Client:
             cancel=cancel,
             now=self._now,
             framing=self._framing(fmt),
+            provider=self.spec.id,
         )
 
     def _framing(self, fmt: WireFormat) -> Optional[str]:
@@ -423,8 +471,18 @@ class Client:
 
     # ------------------------------------------------------------------ the user-facing calls
 
-    def call(self, request: LlmRequest, *, timeout: Optional[Timeout] = None, output_type: Any = None) -> LlmResponse:
+    def call(
+        self,
+        request: LlmRequest,
+        *,
+        timeout: Optional[Timeout] = None,
+        output_type: Any = None,
+        cancel: Optional[CancelToken] = None,
+    ) -> LlmResponse:
         """Generate a response for ``request``.
+
+        ``cancel`` (a `omnillm.gateway.CancellationToken`) aborts the call at any stage,
+        including while the provider has not sent its headers yet: `CancelledError`.
 
         With ``output_type`` (a dataclass, ``TypedDict``, `Enum`, ``List[X]``, ... or an
         `OutputSpec`) the provider is asked for structured output of that type and
@@ -438,18 +496,23 @@ class Client:
             spec = output_spec(output_type)
             request = spec.request(request)
         if not self.middleware:
-            response = self._generate(request, timeout, spec, None)
+            response = self._generate(request, timeout, spec, None, cancel)
         else:
             context = CallContext("call")
             response = self.middleware.call(
-                request, context, lambda r: self._generate(r, timeout, spec, context.headers)
+                request, context, lambda r: self._generate(r, timeout, spec, context.headers, cancel)
             )
         if spec is not None and (response.cached or response.parsed is None):
             response.parsed = spec.parse(response)  # a cache or a middleware answered without parsing
         return response
 
     def _generate(
-        self, request: LlmRequest, timeout: Optional[Timeout], spec: Any, headers: Optional[Mapping[str, str]]
+        self,
+        request: LlmRequest,
+        timeout: Optional[Timeout],
+        spec: Any,
+        headers: Optional[Mapping[str, str]],
+        cancel: Optional[CancelToken],
     ) -> LlmResponse:
         if spec is not None:
             fmt = self.wire_format_for(request)
@@ -458,36 +521,41 @@ class Client:
                 raise ConversionError("canonical", fmt.value, [str(x) for x in adapted])
             for loss in adapted:
                 logger.debug("omnillm: structured output for %s: %s", fmt.value, loss)
-        response = self.execute(request, timeout=timeout, headers=headers).response
+        response = self.execute(request, timeout=timeout, headers=headers, cancel=cancel).response
         assert isinstance(response, LlmResponse)
         if spec is not None:  # here, inside the chain, so an answer that does not parse is never cached
             response.parsed = spec.parse(response)
         return response
 
-    def call_api(self, request: ApiRequest, *, timeout: Optional[Timeout] = None) -> ApiResponse:
-        """Send any `ApiRequest` (embeddings, images, audio, rerank or generation)."""
+    def call_api(
+        self, request: ApiRequest, *, timeout: Optional[Timeout] = None, cancel: Optional[CancelToken] = None
+    ) -> ApiResponse:
+        """Send any `ApiRequest` (embeddings, images, audio, rerank or generation); ``cancel`` as in `call`."""
         if not self.middleware:
-            return self.execute(request, timeout=timeout).response
+            return self.execute(request, timeout=timeout, cancel=cancel).response
         context = CallContext("call_api")
         return self.middleware.call_api(  # type: ignore[no-any-return]
-            request, context, lambda r: self.execute(r, timeout=timeout, headers=context.headers).response
+            request,
+            context,
+            lambda r: self.execute(r, timeout=timeout, headers=context.headers, cancel=cancel).response,
         )
 
     def stream(
-        self, request: LlmRequest, *, timeout: Optional[Timeout] = None
+        self, request: LlmRequest, *, timeout: Optional[Timeout] = None, cancel: Optional[CancelToken] = None
     ) -> Union[ResponseStream, MiddlewareStream]:
         """Stream ``request`` as canonical events; use it as an iterator and a context manager.
 
         With middleware the events pass through them (a `MiddlewareStream`, which
-        offers the same ``response()``, ``completed`` and ``close()``).
+        offers the same ``response()``, ``completed`` and ``close()``). ``cancel`` aborts
+        the stream before its headers arrived and while it is read: `CancelledError`.
         """
         if not self.middleware:
-            return self.open_stream(request, timeout=timeout)
+            return self.open_stream(request, timeout=timeout, cancel=cancel)
         context = CallContext("stream")
         opened: List[ResponseStream] = []
 
         def terminal(r: LlmRequest) -> Iterator[StreamEvent]:
-            inner = self.open_stream(r, timeout=timeout, headers=context.headers)
+            inner = self.open_stream(r, timeout=timeout, headers=context.headers, cancel=cancel)
             opened.append(inner)
             return inner
 
@@ -503,3 +571,7 @@ class Client:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _request_id(response: TransportResponse) -> Optional[str]:
+    return request_id_of(response.headers)

@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, TextIO, Tuple
 
 from . import __version__
@@ -151,14 +152,7 @@ def run_demo(out: TextIO = sys.stdout) -> int:
         out.write("\n")
         walk.line(s.dim(f"completed: {stream.completed}, stop: {stream.response().stop_reason}"))
 
-        walk.section("Transcoding: OpenAI Chat Completions -> Anthropic Messages, honestly")
-        report = transcode_request_report(_REQUEST_JSON, "open_ai_chat_completions", "anthropic_messages")
-        body = json.loads(report.value)
-        walk.line(f"system: {body.get('system')!r}")
-        walk.line(f"tools: {[t['name'] for t in body.get('tools', [])]}, max_tokens: {body.get('max_tokens')}")
-        walk.line(f"bridged: {report.bridged}, lossy: {report.lossy}")
-        for reason in report.loss_reasons:
-            walk.line(s.bad(f"- {reason}"))
+        _transcode_section(walk)
 
         walk.section("Failover: one key starts failing, its breaker opens, traffic moves")
         keys = [
@@ -238,7 +232,18 @@ _LIVE_MODELS: List[Tuple[str, str]] = [
 
 
 def run_live(out: TextIO = sys.stdout, *, env_file: str = ".env", environ: Optional[Dict[str, str]] = None) -> int:
-    """The same walk against real providers configured in ``env_file``; skips the rest."""
+    """The demo's walk against the real providers configured in ``env_file``; skips the rest.
+
+    Per configured provider: a call and a stream. Then, with no network: the transcode
+    with its loss report. With at least one provider: a gateway over every configured
+    provider plus one deliberately unreachable key (``http://127.0.0.1:9``), so the
+    failover and breaker steps are real without breaking a real key; with two or more
+    providers the route spans them all. Then a budget refusal (before any network I/O)
+    and the pool status. ``OMNILLM_LIVE_<PROVIDER>_MODEL`` picks a model and
+    ``OMNILLM_LIVE_<PROVIDER>_BASE_URL`` a base URL (a proxy, or the mock server in tests).
+    Returns 0: a provider without credentials is skipped, and a provider error is printed
+    as part of the walk, not turned into an exit code.
+    """
     from .client import Client
     from .providers import credentials_from_env, embedded_provider_registry, load_dotenv
 
@@ -248,15 +253,20 @@ def run_live(out: TextIO = sys.stdout, *, env_file: str = ".env", environ: Optio
     load_dotenv(env_file, environ=env)
     registry = embedded_provider_registry()
     out.write(s.title(f"omnillm {__version__}: the live walk") + s.dim(f"  (credentials from {env_file})") + "\n")
-    ran = 0
+    configured: List[_LiveProvider] = []
+    with_credentials = 0
     for provider, default_model in _LIVE_MODELS:
         spec = registry.get(provider)
-        model = env.get(f"OMNILLM_LIVE_{provider.upper()}_MODEL", default_model)
-        if credentials_from_env(spec, env) is None:
+        credential = credentials_from_env(spec, env)
+        if credential is None:
             walk.line(s.dim(f"skipping {spec.display_name}: no credentials ({', '.join(spec.api_key_env)})"))
             continue
-        walk.section(f"{spec.display_name} ({model})")
-        client = Client(provider, environ=env)
+        with_credentials += 1
+        upper = provider.upper()
+        model = env.get(f"OMNILLM_LIVE_{upper}_MODEL", default_model)
+        base_url = env.get(f"OMNILLM_LIVE_{upper}_BASE_URL") or None
+        walk.section(f"{spec.display_name} ({model}): a call and a stream")
+        client = Client(provider, credentials=credential, base_url=base_url, environ=env)
         request = LlmRequest(model=model, messages=[Message.user("Say hello in five words.")], max_output_tokens=40)
         try:
             walk.line(s.good(client.call(request).text.strip()))
@@ -267,11 +277,104 @@ def run_live(out: TextIO = sys.stdout, *, env_file: str = ".env", environ: Optio
                         out.write(event.text)
                         walk.flush()
             out.write("\n")
-            ran += 1
+            configured.append(_LiveProvider(provider, spec.display_name, model, credential, base_url))
         except OmniLLMError as exc:
             walk.line(s.bad(f"{type(exc).__name__}: {exc}"))
         finally:
             client.close()
-    if ran == 0:
-        walk.line("no provider had credentials: copy .env.example to .env and fill in the keys you have")
+    _transcode_section(walk)
+    if not configured:
+        walk.line("")
+        if with_credentials:
+            walk.line(s.bad("no configured provider answered: the gateway steps are skipped"))
+        else:
+            walk.line("no provider had credentials: copy .env.example to .env and fill in the keys you have")
+        return 0
+    _live_gateway_sections(walk, configured)
     return 0
+
+
+@dataclass(frozen=True)
+class _LiveProvider:
+    provider: str
+    display_name: str
+    model: str
+    credential: Any = field(repr=False)
+    base_url: Optional[str] = None
+
+
+def _transcode_section(walk: _Walk) -> None:
+    s = walk.style
+    walk.section("Transcoding: OpenAI Chat Completions -> Anthropic Messages, honestly")
+    report = transcode_request_report(_REQUEST_JSON, "open_ai_chat_completions", "anthropic_messages")
+    body = json.loads(report.value)
+    walk.line(f"system: {body.get('system')!r}")
+    walk.line(f"tools: {[t['name'] for t in body.get('tools', [])]}, max_tokens: {body.get('max_tokens')}")
+    walk.line(f"bridged: {report.bridged}, lossy: {report.lossy}")
+    for reason in report.loss_reasons:
+        walk.line(s.bad(f"- {reason}"))
+
+
+#: For models the embedded price table lacks: an illustrative rate, so the budget step can run.
+_FALLBACK_PRICE = ("1", "4")
+
+
+def _live_gateway_sections(walk: _Walk, configured: List[_LiveProvider]) -> None:
+    from .gateway import BreakerConfig, Gateway, KeyConfig, PoolConfig, Price, RetryPolicy, Target
+    from .gateway.pricing import EMBEDDED_PRICES
+
+    s = walk.style
+    first = configured[0]
+    keys = [
+        # The same credential as the first provider's, sent to a closed local port: a key
+        # "starts failing" without touching any real key.
+        KeyConfig(
+            first.provider, first.credential, label=f"{first.provider}-unreachable", base_url="http://127.0.0.1:9"
+        )
+    ]
+    keys += [KeyConfig(p.provider, p.credential, label=p.provider, base_url=p.base_url) for p in configured]
+    prices = {p.model: Price.usd(*_FALLBACK_PRICE) for p in configured if EMBEDDED_PRICES.get(p.model) is None}
+    config = PoolConfig(
+        retry=RetryPolicy(max_attempts=len(keys) + 1, base_delay_s=0.0),
+        breaker=BreakerConfig(failure_threshold=1, cooldown_s=300),
+        max_ejection_fraction=0.5,
+    )
+    routes = {"live": [Target(p.provider, p.model) for p in configured]}
+    attempts: List[str] = []
+    sent: List[int] = []
+    hooks: Dict[str, List[Any]] = {
+        "request_start": [lambda i: sent.append(i.call_id)],
+        "failure": [lambda i: attempts.append(s.bad(f"{i.key} x {type(i.error).__name__}"))],
+        "success": [lambda i: attempts.append(s.good(f"{i.key} ok"))],
+    }
+    gateway = Gateway(keys, routes=routes, pool_config=config, prices=prices, budget_limit_usd=0.05, hooks=hooks)
+    with gateway:
+        names = " or ".join(f"{p.provider}/{p.model}" for p in configured)
+        if len(configured) >= 2:
+            walk.section("Failover across providers: one key fails, its breaker opens, traffic moves")
+        else:
+            walk.section("Failover between keys (configure a second provider to fail over across providers)")
+        walk.line(s.dim(f"route 'live': {names}; key {keys[0].label} points at a closed port"))
+        for n in range(len(keys)):
+            attempts.clear()
+            ask = LlmRequest(model="live", messages=[Message.user(f"Say the number {n + 1}.")], max_output_tokens=20)
+            try:
+                gateway.call(ask)
+            except OmniLLMError as exc:
+                attempts.append(s.bad(f"gave up: {type(exc).__name__}"))
+            walk.line(f"call {n + 1}: {' -> '.join(attempts)}")
+        broken = gateway.pool_status().keys[0]
+        walk.line(s.dim(f"{broken.label}: circuit {broken.circuit}, errors {broken.errors}"))
+
+        walk.section("A budget refusal, before any network I/O")
+        sent_before = len(sent)
+        try:
+            gateway.call(LlmRequest(model="live", messages=[Message.user("Write a novel.")], max_output_tokens=200_000))
+            walk.line(s.bad("the call was not refused"))
+        except BudgetExceededError as exc:
+            walk.line(s.bad(f"BudgetExceededError: {exc}"))
+        walk.line(s.dim(f"requests sent for it: {len(sent) - sent_before}"))
+
+        walk.section("Pool status")
+        for row in gateway.pool_status().table().splitlines():
+            walk.line(row)

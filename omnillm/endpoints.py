@@ -38,7 +38,7 @@ from .api import (
     AudioSpeechRequest,
     AudioTranscriptionRequest,
     EmbeddingRequest,
-    family_of,
+    family_of_type,
 )
 from .errors import ConversionError, DecodeError, EncodeError, UnsupportedError, WireFormatError
 from .http import Body, Headers, Json, Multipart, MultipartField, TransportRequest, TransportResponse
@@ -288,15 +288,17 @@ def _route(fmt: WireFormat) -> Route:
 
 def _check_family(value: object, fmt: WireFormat, what: str) -> None:
     expected = FAMILY_OF_FORMAT[fmt]
-    got = family_of(value)
+    # Instances only: a class or an EndpointFamily is no request to encode.
+    got = family_of_type(type(value))
+    if got is expected:
+        return
     if got is None:
         raise WireFormatError(
             f"{fmt.value}: expected {what} of the {expected.value} family, got {type(value).__name__}"
         )
-    if got is not expected:
-        raise WireFormatError(
-            f"{fmt.value} serves {expected.value}; a {type(value).__name__} ({got.value}) cannot be sent with it"
-        )
+    raise WireFormatError(
+        f"{fmt.value} serves {expected.value}; a {type(value).__name__} ({got.value}) cannot be sent with it"
+    )
 
 
 # =========================================================================== emit / parse
@@ -332,17 +334,24 @@ def emit_transport_request(
 def parse_transport_response(
     response: TransportResponse,
     wire_format: Union[str, WireFormat],
-    endpoint: Optional[ApiRequest] = None,
+    endpoint: Union[ApiRequest, EndpointFamily, None] = None,
 ) -> ApiResponse:
     """The `ApiResponse` in a provider's HTTP answer; a non-2xx status raises a `ProviderError`.
 
     ``endpoint`` is the request the response answers, when the caller has it: it says
     how to read bodies that do not describe themselves (a transcript's text format, the
-    audio type of a speech response). A generation response sent as SSE is read to the
-    end and accumulated into one `LlmResponse`.
+    audio type of a speech response). An `EndpointFamily` is accepted too: every wire
+    format serves one family, so it is only checked against ``wire_format`` (a
+    mismatch raises `WireFormatError`) and the body is read as without a request. A
+    generation response sent as SSE is read to the end and accumulated into one
+    `LlmResponse`.
     """
     fmt = _format(wire_format)
-    if endpoint is not None:
+    if isinstance(endpoint, EndpointFamily):
+        if endpoint is not FAMILY_OF_FORMAT[fmt]:
+            raise WireFormatError(f"{fmt.value} serves {FAMILY_OF_FORMAT[fmt].value}, not {endpoint.value}")
+        endpoint = None
+    elif endpoint is not None:
         _check_family(endpoint, fmt, "a request")
     if not 200 <= response.status < 300:
         _raise_for_status(response)
@@ -461,7 +470,7 @@ def _report(
     out: Any, source: WireFormat, target: WireFormat, losses: LossLog, strict: bool, boundary: Optional[str]
 ) -> ApiConversionReport:
     if isinstance(out, dict):
-        value, content_type = dump_json(out), _JSON
+        value, content_type = dump_json(out, target.value), _JSON
         body = value.encode("utf-8")
     elif isinstance(out, str):
         value, content_type, body = out, "text/plain; charset=utf-8", out.encode("utf-8")

@@ -161,10 +161,30 @@ class ProviderError(OmniLLMError):
         self.code = code
         self.retry_after = retry_after
         self.retryable = self.default_retryable if retryable is None else retryable
-        parts = [p for p in (provider, f"HTTP {status}" if status is not None else None) if p]
+        self._message = message
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        parts = [p for p in (self.provider, f"HTTP {self.status}" if self.status is not None else None) if p]
         prefix = f"{' '.join(parts)}: " if parts else ""
-        suffix = f" (request id {request_id})" if request_id else ""
-        super().__init__(f"{prefix}{message}{suffix}")
+        suffix = f" (request id {self.request_id})" if self.request_id else ""
+        return f"{prefix}{self._message}{suffix}"
+
+    def attribute(self, provider: Optional[str], request_id: Optional[str] = None) -> None:
+        """Fill in the provider id (and request id) when the layer that raised this did not know them.
+
+        A transport error has no provider; the client that sent the request names it.
+        Fields already set are kept; the message is re-rendered to show the new ones.
+        """
+        changed = False
+        if self.provider is None and provider:
+            self.provider = provider
+            changed = True
+        if self.request_id is None and request_id:
+            self.request_id = request_id
+            changed = True
+        if changed:
+            self.args = (self._render(),)
 
 
 class AuthenticationError(ProviderError):

@@ -48,6 +48,9 @@ SECRET_QUERY = frozenset(
 
 REDACTED = "[REDACTED]"
 
+#: Response headers that carry the provider's request id, in the order they are tried.
+REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "apim-request-id", "x-goog-request-id")
+
 
 class Headers:
     """Case-insensitive HTTP headers that keep the order and spelling they were given in.
@@ -418,6 +421,15 @@ class ByteStream:
             return
 
 
+def request_id_of(headers: Headers) -> Optional[str]:
+    """The provider's request id in response ``headers`` (see `REQUEST_ID_HEADERS`), or None."""
+    for name in REQUEST_ID_HEADERS:
+        found = headers.get(name)
+        if found:
+            return found
+    return None
+
+
 @dataclass
 class TransportResponse:
     """One HTTP response as plain data: status, headers, and ``body`` or ``stream``.
@@ -466,6 +478,8 @@ class TransportResponse:
 __all__ = [
     "SECRET_HEADERS",
     "SECRET_QUERY",
+    "REQUEST_ID_HEADERS",
+    "request_id_of",
     "Headers",
     "Json",
     "Bytes",

@@ -16,7 +16,9 @@ Two mechanisms keep provider detail from being lost:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, ClassVar, Dict, List, Optional, Union
+
+from .wire import EndpointFamily
 
 Extensions = Dict[str, Dict[str, Any]]
 """Per-protocol unknown fields: ``{"anthropic_messages": {"citations": [...]}}``."""
@@ -320,6 +322,8 @@ class LlmRequest:
     Unset (``None``) fields are not sent.
     """
 
+    family: ClassVar[EndpointFamily] = EndpointFamily.GENERATION
+
     model: str
     messages: List[Message] = field(default_factory=list)
     instructions: Optional[str] = None
@@ -402,6 +406,8 @@ class LlmResponse:
     ``cached`` marks a response served from a response cache, and ``parsed`` holds the
     typed value of a structured-output call (``output_type=``); none of them is wire data.
     """
+
+    family: ClassVar[EndpointFamily] = EndpointFamily.GENERATION
 
     id: str
     model: str

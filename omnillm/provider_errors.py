@@ -3,7 +3,9 @@
 One function, `error_from_response`, reads an HTTP error status together with the body
 shapes the providers use (OpenAI / Azure / OpenAI-compatible ``{"error": {...}}``,
 Anthropic ``{"type": "error", "error": {...}}``, Google RPC status, Bedrock's
-``x-amzn-ErrorType``) and the retry headers, and picks the class a caller can act on.
+``x-amzn-ErrorType``) and the retry headers (``retry-after-ms``, ``retry-after``, Google's
+``RetryInfo``, then for a 429 the providers' rate-limit reset headers), and picks the
+class a caller can act on.
 Credentials passed in ``secrets`` are scrubbed from anything the provider echoed.
 """
 
@@ -27,10 +29,8 @@ from .errors import (
     ServerError,
     TimeoutError,
 )
-from .http import REDACTED, TransportResponse
-from .ratelimit_info import parse_retry_after
-
-_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "apim-request-id", "x-goog-request-id")
+from .http import REDACTED, TransportResponse, request_id_of
+from .ratelimit_info import parse_reset_delay, parse_retry_after
 
 _CONTEXT_CODES = frozenset({"context_length_exceeded", "string_above_max_length"})
 _CONTEXT_PATTERNS = re.compile(
@@ -159,11 +159,7 @@ def error_from_response(
         ctype = response.content_type or "no content type"
         message = f"HTTP {status} with a body that is not a provider error ({ctype}, {len(raw)} bytes)"
     message = scrub(message, secrets)
-    for name in _REQUEST_ID_HEADERS:
-        found = response.headers.get(name)
-        if found:
-            request_id = request_id or found
-            break
+    request_id = request_id or request_id_of(response.headers)
     cls, retryable = _by_status(status)
     amzn = response.headers.get("x-amzn-errortype")
     bedrock_name = (amzn.split(":", 1)[0] if amzn else None) or (kind if kind in _BEDROCK_CLASSES else None)
@@ -181,9 +177,12 @@ def error_from_response(
     should = response.headers.get("x-should-retry")
     if should in ("true", "false"):
         retryable = should == "true"
-    retry_after = parse_retry_after(response.headers, now_wall())
+    wall = now_wall()
+    retry_after = parse_retry_after(response.headers, wall)
     if retry_after is None:
         retry_after = _google_retry_delay(body)
+    if retry_after is None and cls is RateLimitError:
+        retry_after = parse_reset_delay(response.headers, wall)
     return cls(
         scrub(message, secrets),
         status=status,

@@ -14,7 +14,8 @@ Formats understood:
   ``tokens`` headers are absent, the input-token headers stand in for them (the input
   limit is the one a request's prompt is checked against before it runs).
 * ``retry-after-ms`` (milliseconds, preferred when present) and ``retry-after``
-  (seconds, or an HTTP-date).
+  (seconds, or an HTTP-date); without either, `parse_reset_delay` derives a delay from
+  the reset headers above.
 
 Gemini sends no rate-limit headers; its delay is in the error body (``RetryInfo``),
 which the error decoder reads. A malformed header value is treated as absent: a
@@ -263,9 +264,41 @@ def parse_retry_after(headers: HeaderSource, now_wall: Optional[float] = None) -
     return max(0.0, moment.timestamp() - wall)
 
 
+_OPENAI_WINDOWS = ("requests", "tokens")
+_ANTHROPIC_WINDOWS = ("requests", "tokens", "input-tokens", "output-tokens")
+
+
+def parse_reset_delay(headers: HeaderSource, now_wall: Optional[float] = None) -> Optional[float]:
+    """Seconds until a rate-limit window the provider's reset headers describe frees up, or None.
+
+    The fallback for a 429 without ``retry-after``: OpenAI-style
+    ``x-ratelimit-reset-{requests,tokens}`` and Anthropic-style
+    ``anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-reset``. When some
+    windows say ``remaining`` is 0, the longest reset among those (every exhausted window
+    must refill); otherwise the shortest reset given (the earliest moment anything frees
+    up, a further 429 brings a fresh answer).
+    """
+    wall = time.time() if now_wall is None else now_wall
+    windows = []
+    for kind in _OPENAI_WINDOWS:
+        reset = _openai_reset(headers, f"x-ratelimit-reset-{kind}")
+        if reset is not None:
+            windows.append((_int(headers, f"x-ratelimit-remaining-{kind}"), reset))
+    for kind in _ANTHROPIC_WINDOWS:
+        prefix = f"anthropic-ratelimit-{kind}"
+        reset = _anthropic_reset(headers, f"{prefix}-reset", wall)
+        if reset is not None:
+            windows.append((_int(headers, f"{prefix}-remaining"), reset))
+    if not windows:
+        return None
+    exhausted = [reset for remaining, reset in windows if remaining == 0]
+    return max(exhausted) if exhausted else min(reset for _, reset in windows)
+
+
 __all__ = [
     "RateLimitInfo",
     "parse_rate_limit_headers",
+    "parse_reset_delay",
     "parse_retry_after",
     "parse_duration",
     "parse_rfc3339",

@@ -288,6 +288,40 @@ class StreamAccumulator:
         return Message("assistant", parts)
 
 
+class BoundedAccumulator(StreamAccumulator):
+    """A `StreamAccumulator` that keeps at most ``limit`` characters of streamed content.
+
+    Text, refusal, reasoning and tool-argument fragments are kept until ``limit``
+    characters were seen in all; later fragments are only counted (``clipped`` becomes
+    true) and final item forms are no longer kept. Everything else (ids, model, tool
+    call ids and names, stop reason, usage) is kept whole. `omnillm.transcode_stream`
+    uses it so that its memory stays bounded by the largest single event: the frames it
+    yields already carried every fragment, and its error's partial response needs only
+    the rest.
+    """
+
+    def __init__(self, limit: int = 1 << 16) -> None:
+        super().__init__()
+        self.limit = limit
+        self.kept = 0
+        self.clipped = False
+
+    def add(self, event: StreamEvent) -> None:
+        """Fold one event in, dropping content past the limit."""
+        if isinstance(event, _CONTENT):
+            size = len(event.delta if isinstance(event, ToolCallArgumentsDelta) else event.text)
+            if self.kept + size > self.limit:
+                self.clipped = True
+                return
+            self.kept += size
+        elif isinstance(event, OutputItemDone) and event.item is not None and self.clipped:
+            event = OutputItemDone(event.index)
+        StreamAccumulator.add(self, event)
+
+
+_CONTENT = (TextDelta, RefusalDelta, ReasoningDelta, ToolCallArgumentsDelta)
+
+
 def _kind_of(item: OutputItem) -> str:
     if isinstance(item, ToolCallPart):
         return "tool_call"

@@ -23,7 +23,7 @@ from .eventstream import EventStreamError
 from .protocols import stream_codec
 from .report import LossLog
 from .sse import SSEEvent, SSEParser
-from .stream import ErrorEvent, StreamAccumulator, StreamEvent
+from .stream import BoundedAccumulator, ErrorEvent, StreamAccumulator, StreamEvent
 from .wire import WireFormat, wire_format
 
 Chunk = Union[bytes, bytearray, str]
@@ -114,15 +114,24 @@ def decode_stream(
     else:
         parser = getattr(module, "event_parser", SSEParser)()
     feed, add = decoder.feed, acc.add
-    for chunk in chunks:
-        for sse in parser.feed(bytes(chunk) if isinstance(chunk, bytearray) else chunk):
-            # `_emit`'s loop, inlined: this runs once per wire event and a generator per
-            # event is measurable there.
-            for event in feed(sse):
-                if isinstance(event, ErrorEvent):
-                    raise _provider_error(event, acc, fmt)
-                add(event)
-                yield event
+    try:
+        for chunk in chunks:
+            for sse in parser.feed(bytes(chunk) if isinstance(chunk, bytearray) else chunk):
+                # `_emit`'s loop, inlined: this runs once per wire event and a generator per
+                # event is measurable there.
+                for event in feed(sse):
+                    if isinstance(event, ErrorEvent):
+                        raise _provider_error(event, acc, fmt)
+                    add(event)
+                    yield event
+    except RecursionError:
+        # An event nested deeper than the codec's recursion can follow.
+        raise DecodeError(fmt.value, "", "an event is nested too deeply to decode") from None
+    except EventStreamError as exc:
+        # Binary framing broken mid-stream (a CRC mismatch, impossible lengths): the bytes
+        # are unreadable, like malformed JSON in a text stream; the gateway counts it
+        # against the key and retries it like any unreadable answer.
+        raise DecodeError(fmt.value, "", f"corrupt event stream: {exc}") from exc
     try:
         tail = parser.close()
     except EventStreamError as exc:
@@ -174,10 +183,21 @@ def encode_stream(
     target: Union[str, WireFormat],
     *,
     losses: Optional[LossLog] = None,
+    include_usage: Optional[bool] = None,
 ) -> Iterator[Frame]:
-    """Encode canonical events as ``target`` frames (SSE text; bytes for Bedrock), yielding as each event arrives."""
+    """Encode canonical events as ``target`` frames (SSE text; bytes for Bedrock), yielding as each event arrives.
+
+    ``include_usage``: the request's ``stream_options.include_usage`` for an
+    ``open_ai_chat_completions`` target when known; False leaves out the usage chunk
+    (None, unknown: it is sent whenever usage is known). Other targets ignore it.
+    """
     fmt = wire_format(target)
-    encoder = stream_codec(fmt).StreamEncoder(losses if losses is not None else LossLog(fmt.value))
+    module = stream_codec(fmt)
+    log = losses if losses is not None else LossLog(fmt.value)
+    if include_usage is not None and fmt is WireFormat.OPEN_AI_CHAT_COMPLETIONS:
+        encoder = module.StreamEncoder(log, include_usage=include_usage)
+    else:
+        encoder = module.StreamEncoder(log)
     for event in events:
         yield from encoder.encode(event)
     yield from encoder.finish()
@@ -189,10 +209,24 @@ def transcode_stream(
     target: Union[str, WireFormat],
     *,
     losses: Optional[LossLog] = None,
+    include_usage: Optional[bool] = None,
 ) -> Iterator[Frame]:
     """Convert a ``source`` wire stream into ``target`` frames (see `encode_stream`), incrementally.
 
-    Output for an event is yielded before the next input chunk is read. Losses go to
-    ``losses`` when given. Errors as in `decode_stream`.
+    Output for an event is yielded before the next input chunk is read, and nothing
+    grows with the stream: memory stays bounded by the largest single event (except for
+    an ``open_ai_responses`` target, whose ``.done`` events and terminal response repeat
+    each item whole). Losses go to ``losses`` when given. Errors as in `decode_stream`,
+    except that the partial response keeps only the first `PARTIAL_LIMIT` characters of
+    streamed content (ids, tool calls, usage and stop reason whole).
     """
-    return encode_stream(decode_stream(chunks, source), target, losses=losses)
+    # Bounded partial: the yielded frames carry every delta, so the error's partial keeps
+    # at most PARTIAL_LIMIT characters of content and memory stays O(largest event).
+    partial = BoundedAccumulator(PARTIAL_LIMIT)
+    events = decode_stream(chunks, source, accumulator=partial)
+    return encode_stream(events, target, losses=losses, include_usage=include_usage)
+
+
+#: Characters of streamed content (text, refusal, reasoning, tool arguments) that the
+#: partial response of a `transcode_stream` error keeps; later content is only counted.
+PARTIAL_LIMIT = 1 << 16

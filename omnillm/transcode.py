@@ -7,6 +7,7 @@ from typing import Any, Dict, Union
 
 from .errors import ConversionError, DecodeError
 from .protocols import codec
+from .protocols._common import dumps
 from .report import ConversionReport, LossLog
 from .wire import WireFormat, wire_format
 
@@ -26,6 +27,8 @@ def parse_json_object(raw: RawJson, protocol: str) -> Dict[str, Any]:
         raise DecodeError(protocol, "", f"expected JSON text, bytes or a dict, got {type(raw).__name__}")
     try:
         value = json.loads(raw)
+    except RecursionError:
+        raise DecodeError(protocol, "", "invalid JSON: nested too deeply to parse") from None
     except ValueError as exc:
         raise DecodeError(protocol, "", f"invalid JSON: {exc}") from None
     if not isinstance(value, dict):
@@ -33,15 +36,19 @@ def parse_json_object(raw: RawJson, protocol: str) -> Dict[str, Any]:
     return value
 
 
-def dump_json(value: Dict[str, Any]) -> str:
-    """Serialise a wire dict compactly, keeping non-ASCII text as is."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+def dump_json(value: Dict[str, Any], protocol: str = "") -> str:
+    """Serialise a wire dict compactly, keeping non-ASCII text as is.
+
+    A value JSON cannot hold (NaN or an infinity, nesting past the recursion limit)
+    raises `EncodeError` naming ``protocol`` and the field's path, never invalid JSON.
+    """
+    return dumps(value, protocol)
 
 
 def _finish(
     out: Dict[str, Any], source: WireFormat, target: WireFormat, losses: LossLog, strict: bool
 ) -> ConversionReport:
-    report = ConversionReport(dump_json(out), source.value, target.value, list(losses.entries))
+    report = ConversionReport(dump_json(out, target.value), source.value, target.value, list(losses.entries))
     if strict and report.lossy:
         raise ConversionError(source.value, target.value, report.loss_reasons)
     return report

@@ -34,6 +34,33 @@ REQUESTS: Dict[str, Dict[str, Any]] = {
         "instructions": "You are a concise assistant.",
         "input": "Name three primary colours.",
     },
+    # Built to be lossless into every format: a limit (Anthropic requires one), a
+    # tool with a call and its result, nothing any target lacks.
+    "portable_tool_turn": {
+        "model": "gpt-5",
+        "instructions": "Use the tool when asked about weather.",
+        "input": [
+            {"role": "user", "content": "Weather in Paris?"},
+            {
+                "type": "function_call",
+                "call_id": "call_portable_1",
+                "name": "get_weather",
+                "arguments": '{"city":"Paris"}',
+            },
+            {"type": "function_call_output", "call_id": "call_portable_1", "output": "18C, clear"},
+        ],
+        "tools": [
+            {
+                "type": "function",
+                "name": "get_weather",
+                "description": "Current weather for a city.",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+                "strict": None,
+            }
+        ],
+        "max_output_tokens": 256,
+        "temperature": 0.5,
+    },
     "multi_turn": {
         "model": "gpt-5-mini",
         "input": [

@@ -5,7 +5,9 @@ temporary directory and no persistence (``--save "" --appendonly no``) unless as
 an append-only file (the restart tests need the data to survive a SIGKILL). It can be
 killed, frozen (SIGSTOP: the port still accepts connections but nothing answers, which
 is what a stuck server looks like) and restarted on the same port. `require_redis`
-skips the calling test module when the binary or the ``redis`` client is missing.
+skips the calling test module when the binary or the ``redis`` client is missing, or
+fails it when ``OMNILLM_REQUIRE_REDIS=1`` (``.ci/run`` sets it: CI must not pass with
+no Redis test run).
 """
 
 from __future__ import annotations
@@ -24,12 +26,31 @@ import pytest
 
 BINARY = shutil.which("redis-server")
 
+REQUIRE_ENV = "OMNILLM_REQUIRE_REDIS"
+"""Set to ``1`` to make a missing ``redis-server`` or ``redis`` client fail the tests instead of skipping them."""
 
-def require_redis() -> None:
-    """Skip the calling module unless both ``redis-server`` and the ``redis`` client exist."""
-    if BINARY is None:
-        pytest.skip("redis-server is not installed (.ci/run installs it)", allow_module_level=True)
-    pytest.importorskip("redis")
+
+def _required() -> bool:
+    return os.environ.get(REQUIRE_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def _missing(reason: str) -> None:
+    if _required():
+        pytest.fail(f"{reason}, and {REQUIRE_ENV}=1 says the Redis tests must run", pytrace=False)
+    pytest.skip(f"{reason} (.ci/run installs it)", allow_module_level=True)
+
+
+def require_redis(binary: Optional[str] = "redis-server") -> None:
+    """Skip the calling module unless ``binary`` (a name on PATH or a path) and the ``redis`` client exist.
+
+    With ``OMNILLM_REQUIRE_REDIS=1`` in the environment a missing piece fails instead.
+    """
+    if binary is None or shutil.which(binary) is None:
+        _missing(f"redis-server is not installed (looked for {binary!r})")
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        _missing("the redis client is not installed (pip install 'omnillm[redis]')")
 
 
 def free_port() -> int:

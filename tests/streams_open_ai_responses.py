@@ -427,6 +427,28 @@ def _error() -> str:
     )
 
 
+def _failed() -> str:
+    """Text, then ``response.failed`` (status failed, an error object, usage so far)."""
+    rid, mid = "resp_68f1a8d7e8a08190f1", "msg_68f1a8d8f9b88190f2"
+    ref = {"item_id": mid, "output_index": 0, "content_index": 0}
+    failed = _response(rid, "failed", [], _usage(12, 2))
+    failed["error"] = {"code": "server_error", "message": "The model produced invalid content."}
+    return _sse(
+        [
+            *_start(rid),
+            {
+                "type": "response.output_item.added",
+                "output_index": 0,
+                "item": {"id": mid, "type": "message", "status": "in_progress", "content": [], "role": "assistant"},
+            },
+            {"type": "response.content_part.added", **ref, "part": _text_part("")},
+            {"type": "response.output_text.delta", **ref, "delta": "Half an", "logprobs": []},
+            {"type": "response.output_text.delta", **ref, "delta": " answer", "logprobs": []},
+            {"type": "response.failed", "response": failed},
+        ]
+    )
+
+
 STREAMS: Dict[str, str] = {
     "text": _text(),
     "tool_call": _tool_call(),
@@ -438,4 +460,5 @@ STREAMS: Dict[str, str] = {
     "max_tokens": _max_tokens(),
     "text_and_tool": _text_and_tool(),
     "error": _error(),
+    "failed": _failed(),
 }

@@ -129,3 +129,126 @@ def test_live_without_credentials_skips_cleanly(tmp_path: Path) -> None:
     assert run_live(out, env_file=str(tmp_path / "absent.env"), environ={}) == 0
     text = out.getvalue()
     assert "skipping OpenAI" in text and "no provider had credentials" in text
+    assert "Transcoding" in text, "the offline steps still run"
+    assert "Failover" not in text and "Pool status" not in text
+
+
+def _anthropic_stream(text: str) -> str:
+    response = {
+        "id": "msg_2",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-x",
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 3, "output_tokens": 5},
+    }
+    decoded = codec("anthropic_messages").decode_response(response)
+    return "".join(encode_stream(events_from_response(decoded, chunk_chars=4), "anthropic_messages"))
+
+
+def _texts_of_anthropic_sse(sse: str) -> str:
+    events = [json.loads(line[5:]) for line in sse.splitlines() if line.startswith("data:")]
+    return "".join(e["delta"].get("text", "") for e in events if e.get("type") == "content_block_delta")
+
+
+def test_binary_stream_output_round_trips_in_process() -> None:
+    """Event-stream bytes go to stdout's byte buffer unchanged (not through a text codec)."""
+    from botocore.eventstream import EventStreamBuffer
+
+    text = "Grüße, ☃ and bytes ≥ 0x80"
+    sink = io.BytesIO()
+    out = io.TextIOWrapper(sink, encoding="utf-8")
+    sys_stdin = sys.stdin
+    sys.stdin = io.TextIOWrapper(io.BytesIO(_anthropic_stream(text).encode()))
+    try:
+        code = main(["transcode", "--kind", "stream", "--from", "anthropic_messages", "--to", "bedrock_converse"], out)
+    finally:
+        sys.stdin = sys_stdin
+    assert code == 0
+    binary = sink.getvalue()
+    buffer = EventStreamBuffer()  # botocore checks both CRCs of every frame
+    buffer.add_data(binary)
+    deltas = [json.loads(m.payload) for m in buffer if m.headers.get(":event-type") == "contentBlockDelta"]
+    assert "".join(d["delta"]["text"] for d in deltas) == text
+
+
+def test_binary_stream_output_needs_a_byte_stream() -> None:
+    code, _, err = run(
+        ["transcode", "--kind", "stream", "--from", "anthropic_messages", "--to", "bedrock_converse"],
+        _anthropic_stream("hi"),
+    )
+    assert code == 2 and "byte-capable stdout" in err
+
+
+def _command() -> List[str]:
+    import shutil
+
+    script = shutil.which("omnillm")
+    return [script] if script else [sys.executable, "-m", "omnillm"]
+
+
+def test_installed_command_round_trips_a_bedrock_stream(tmp_path: Path) -> None:
+    """The console script (or ``python -m omnillm``) writes event-stream bytes that read back in."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    text = "héllo from the round trip"
+    source = tmp_path / "events.sse"
+    source.write_text(_anthropic_stream(text), encoding="utf-8")
+    forward = subprocess.run(
+        [
+            *_command(),
+            "transcode",
+            "--kind",
+            "stream",
+            "--from",
+            "anthropic_messages",
+            "--to",
+            "bedrock_converse",
+            str(source),
+        ],
+        capture_output=True,
+        timeout=60,
+        env=env,
+    )
+    assert forward.returncode == 0, forward.stderr.decode()
+    assert forward.stdout[:4] != b"data", "binary output, not SSE"
+    back = subprocess.run(
+        [*_command(), "transcode", "--kind", "stream", "--from", "bedrock_converse", "--to", "anthropic_messages", "-"],
+        input=forward.stdout,
+        capture_output=True,
+        timeout=60,
+        env=env,
+    )
+    assert back.returncode == 0, back.stderr.decode()
+    assert _texts_of_anthropic_sse(back.stdout.decode("utf-8")) == text
+    providers = subprocess.run([*_command(), "providers"], capture_output=True, text=True, timeout=60, env=env)
+    assert providers.returncode == 0 and "bedrock" in providers.stdout
+
+
+def test_live_walk_runs_every_step_against_the_mock_server(tmp_path: Path) -> None:
+    """Base URLs from OMNILLM_LIVE_<PROVIDER>_BASE_URL point the live walk at the mock provider."""
+    from omnillm.demo import run_live
+    from omnillm.testing import MockProvider, MockReply
+
+    with MockProvider(MockReply(text="hello from the mock"), chunk_chars=4) as mock:
+        env = {
+            "OPENAI_API_KEY": "sk-live-test-openai",
+            "ANTHROPIC_API_KEY": "sk-ant-live-test",
+            "GEMINI_API_KEY": "gemini-live-test",
+            "OMNILLM_LIVE_OPENAI_BASE_URL": mock.base_url + "/v1",
+            "OMNILLM_LIVE_ANTHROPIC_BASE_URL": mock.base_url + "/v1",
+            "OMNILLM_LIVE_GEMINI_BASE_URL": mock.base_url + "/v1beta",
+        }
+        out = io.StringIO()
+        assert run_live(out, env_file=str(tmp_path / "absent.env"), environ=env) == 0
+        keys = {r.key for r in mock.requests}
+    text = out.getvalue()
+    assert "skipping Groq" in text and "skipping OpenAI" not in text
+    for part in ("a call and a stream", "Transcoding", "Failover across providers", "budget refusal", "Pool status"):
+        assert part in text, part
+    assert text.count("hello from the mock") >= 6, "three providers, each a call and a stream"
+    assert "openai-unreachable x ConnectionError" in text and "openai-unreachable: circuit open" in text
+    assert "BudgetExceededError" in text and "requests sent for it: 0" in text
+    assert keys == {"sk-live-test-openai", "sk-ant-live-test", "gemini-live-test"}
+    assert "sk-live-test-openai" not in text, "secrets never reach the output"

@@ -295,3 +295,134 @@ def test_bedrock_signed_with_sigv4_over_real_sockets(mock: MockProvider, wire_fo
         expected = signer.signature(signer.string_to_sign(aws, signer.canonical_request(aws)), aws)
         assert auth.endswith(f"Signature={expected}"), "botocore derives the same signature from what arrived"
     assert botocore is not None
+
+
+AWS_SECRET = "AWS-CANARY-SECRET-wJalrXUtnFEMI"
+AWS_TOKEN = "AWS-CANARY-SESSION-IQoJb3JpZ2luX2Vj"
+
+
+def test_canary_secrets_never_leak_on_any_path(mock: MockProvider) -> None:
+    """Bedrock keys and API keys on success, call_api, streams, every error path; DEBUG logs, reprs, messages."""
+    from omnillm.api import EmbeddingRequest
+    from omnillm.providers import AwsCredentials
+    from omnillm.transport import Timeout
+
+    canaries = (CANARY, AWS_SECRET, AWS_TOKEN)
+    sink = io.StringIO()
+    handler = logging.StreamHandler(sink)
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    seen: List[str] = []
+
+    def record(obj: Any) -> None:
+        seen.extend([repr(obj), str(obj)])
+        if isinstance(obj, BaseException):
+            seen.append(repr(obj.__dict__))
+            seen.extend(repr(a) for a in obj.args)
+            partial = getattr(obj, "partial", None)
+            if partial is not None:
+                seen.append(repr(partial))
+
+    bedrock_request = LlmRequest(
+        model="anthropic.claude-3-haiku-20240307-v1:0", messages=[Message.user("hi")], max_output_tokens=30
+    )
+    aws = AwsCredentials("AKIDCANARY", AWS_SECRET, AWS_TOKEN)
+    clients = [  # (client, request, the secrets it holds: what a provider could echo back)
+        (
+            Client("bedrock", credentials=aws, base_url=mock.base_url, region="us-east-1", environ={}),
+            bedrock_request,
+            (AWS_SECRET, AWS_TOKEN),
+        ),
+        (_client(mock, "openai"), REQUEST, (CANARY, CANARY)),
+        (_client(mock, "anthropic"), REQUEST, (CANARY, CANARY)),
+    ]
+    refused = f"http://127.0.0.1:{_free_port()}"
+    try:
+        for client, request, (first, second) in clients:
+            record(client)
+            record(client.credentials)
+            record(client.__dict__)
+            record(client.call(request))
+            record(client.execute(request))
+            with client.stream(request) as stream:
+                seen.extend(repr(e) for e in stream)
+            record(stream.response())
+            record(client.prepare(request)[0])
+            for fault in (
+                Fault(status=401, message=f"bad key {first}"),
+                Fault(status=403, message=f"The security token included in the request is invalid: {second}"),
+                Fault(status=404, message=f"no such model for key {first}"),
+                Fault(status=400, message=f"secret {first} token {second}"),
+                Fault(status=429),
+                Fault(latency=0.5),
+                Fault(reset=True),
+                Fault(reset_after_bytes=20),
+                Fault(malformed_json=True),
+            ):
+                for streamed in (False, True):
+                    mock.clear_faults()
+                    mock.add_fault(fault)
+                    try:
+                        if streamed:
+                            with client.stream(request, timeout=Timeout(connect=2, read=0.2)) as stream:
+                                list(stream)
+                        else:
+                            client.call(request, timeout=Timeout(connect=2, read=0.2))
+                    except omnillm.OmniLLMError as exc:
+                        record(exc)
+            mock.clear_faults()
+            # Oversize body, connection refused.
+            oversize = Client(
+                client.spec.id,
+                credentials=client.credentials,
+                base_url=client.settings.base_url,
+                region="us-east-1",
+                max_response_bytes=10,
+                max_stream_bytes=10,
+                environ={},
+            )
+            for streamed in (False, True):
+                with pytest.raises(omnillm.ResponseTooLargeError) as info:
+                    if streamed:
+                        with oversize.stream(request) as stream:
+                            list(stream)
+                    else:
+                        oversize.call(request)
+                record(info.value)
+            nowhere = Client(
+                client.spec.id, credentials=client.credentials, base_url=refused, region="us-east-1", environ={}
+            )
+            with pytest.raises(omnillm.ConnectionError) as refused_info:
+                nowhere.call(request)
+            record(refused_info.value)
+        # call_api (embeddings) with the API key, success and a 401 echoing it.
+        embedder = _client(mock, "openai")
+        record(embedder.call_api(EmbeddingRequest(model="text-embedding-3-small", inputs=["hi"])))
+        mock.add_fault(Fault(status=401, message=f"Incorrect API key provided: {CANARY}"))
+        with pytest.raises(omnillm.AuthenticationError) as auth_info:
+            embedder.call_api(EmbeddingRequest(model="text-embedding-3-small", inputs=["hi"]))
+        record(auth_info.value)
+        mock.clear_faults()
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+    logs = sink.getvalue()
+    assert "omnillm DEBUG" in logs and "urllib3" in logs, "DEBUG logging produced records to scan"
+    seen.append(logs)
+    # The secrets were on the wire and echoed back in error bodies above: the scan can fail.
+    assert any(r.headers.get("x-amz-security-token") == AWS_TOKEN for r in mock.requests)
+    assert any(r.key == CANARY for r in mock.requests)
+    leaks = [(canary, text[:200]) for text in seen for canary in canaries if canary in text]
+    assert leaks == []
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -347,13 +347,40 @@ def test_image_bodies_validate_against_the_sdk_types() -> None:
         size="1536x1024",
         usage=ApiUsage(input_tokens=5, output_tokens=10, total_tokens=15),
     )
-    out = images.encode_response(response)
-    parsed = ImagesResponse.model_validate(
-        {**out, "usage": {**out["usage"], "input_tokens_details": {"text_tokens": 5, "image_tokens": 0}}}
-    )
+    losses = LossLog(images.PROTOCOL)
+    parsed = ImagesResponse.model_validate(images.encode_response(response, losses))
     assert parsed.data is not None and parsed.data[0].b64_json == "aGVsbG8="
+    assert parsed.usage is not None and parsed.usage.input_tokens_details.text_tokens == 5
+    assert parsed.usage.input_tokens_details.image_tokens == 0
+    assert losses.entries == []
     for _, body in IMAGE_RESPONSES:
         ImagesResponse.model_validate(images.encode_response(images.decode_response(body)))
+
+
+def test_image_usage_gets_every_count_the_sdk_requires() -> None:
+    from openai.types import ImagesResponse
+
+    losses = LossLog(images.PROTOCOL)
+    out = images.encode_response(ImageGenerationResponse(created=1, usage=ApiUsage(output_tokens=7)), losses)
+    assert out["usage"] == {
+        "input_tokens": 0,
+        "output_tokens": 7,
+        "total_tokens": 7,
+        "input_tokens_details": {"text_tokens": 0, "image_tokens": 0},
+    }
+    assert [e.code for e in losses.entries] == ["L-IMAGE-USAGE"]
+    ImagesResponse.model_validate(out)
+    # Details the provider sent are written back as sent, not recomputed.
+    body = {
+        "created": 1,
+        "usage": {
+            "input_tokens": 9,
+            "input_tokens_details": {"text_tokens": 4, "image_tokens": 5},
+            "output_tokens": 1,
+            "total_tokens": 10,
+        },
+    }
+    assert images.encode_response(images.decode_response(body))["usage"] == body["usage"]
 
 
 def test_image_errors_name_the_path() -> None:

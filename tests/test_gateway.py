@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-import random
+import select
+import signal
 import threading
 import time
 from collections import Counter
@@ -18,6 +19,7 @@ from omnillm.gateway import (
     CancellationToken,
     Gateway,
     KeyConfig,
+    LowestLatency,
     PoolConfig,
     Price,
     RetryPolicy,
@@ -70,7 +72,11 @@ def test_weighted_balancing_spreads_load_by_weight(mock: MockProvider) -> None:
 
 
 def test_equal_keys_are_spread_evenly_by_every_strategy(mock: MockProvider) -> None:
-    for strategy in ("weighted_round_robin", "least_in_flight", "lowest_cost"):
+    # Equal keys measure equal latencies only up to the host's noise, which on a busy CI
+    # machine passes any fixed tolerance: give lowest_latency one wider than that noise
+    # (what counts as a tie is tested with an injected clock in the policy tests).
+    strategies: List[Any] = ["weighted_round_robin", "least_in_flight", "lowest_cost", LowestLatency(tolerance_s=1.0)]
+    for strategy in strategies:
         mock.reset()
         keys = [key(mock, "a"), key(mock, "b"), key(mock, "c")]
         with Gateway(keys, pool_config=fast(strategy=strategy), prices=PRICES) as gw:
@@ -87,7 +93,7 @@ def test_lowest_latency_prefers_the_faster_key(mock: MockProvider) -> None:
         for _ in range(12):
             gw.call(req())
     counts = Counter(r.key for r in mock.requests)
-    assert counts["sk-slow"] == 1 and counts["sk-fast"] == 11, "one call measures the slow key, then it is avoided"
+    assert counts["sk-slow"] == 2 and counts["sk-fast"] == 10, "two calls measure the slow key, then it is avoided"
 
 
 def test_failing_key_opens_its_breaker_and_traffic_moves(mock: MockProvider) -> None:
@@ -181,37 +187,6 @@ def test_budget_settles_to_actual_cost(mock: MockProvider) -> None:
 def test_unpriced_model_under_a_budget_is_refused_at_construction(mock: MockProvider) -> None:
     with pytest.raises(omnillm.ConfigurationError):
         Gateway([key(mock, "a", models=["no-such-model"])], budget_limit_usd=1.0)
-
-
-def test_budget_invariant_under_16_threads_with_failures(mock: MockProvider) -> None:
-    rng = random.Random(7)
-    mock.add_fault(Fault(status=500, times=None, key="sk-flaky"))
-    keys = [key(mock, "a"), key(mock, "b"), key(mock, "flaky")]
-    config = fast(retry=RetryPolicy(max_attempts=2, base_delay_s=0.0), breaker=BreakerConfig(failure_threshold=10**6))
-    limit_usd = 0.02
-    costs: List[int] = []
-    lock = threading.Lock()
-    with Gateway(keys, budget_limit_usd=limit_usd, prices=PRICES, pool_config=config) as gw:
-
-        def worker() -> None:
-            for _ in range(40):
-                try:
-                    response = gw.call(req("x" * rng.randint(1, 400), max_tokens=rng.randint(1, 300)))
-                except (omnillm.BudgetExceededError, omnillm.ServerError):
-                    continue
-                with lock:
-                    costs.append(response.cost_micros or 0)
-
-        threads = [threading.Thread(target=worker) for _ in range(16)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        budget = gw.pool_status().budget
-    assert budget is not None
-    assert budget["reserved_micros"] == 0
-    assert budget["spent_micros"] == sum(costs)
-    assert budget["spent_micros"] <= round(limit_usd * 1e6)
 
 
 def test_401_disables_the_key_until_reset(mock: MockProvider) -> None:
@@ -335,6 +310,7 @@ def test_cancel_a_stream(mock: MockProvider) -> None:
                 pass
         budget = gw.pool_status().budget
     assert budget is not None and budget["reserved_micros"] == 0
+    assert budget["spent_micros"] > 0, "what was produced before the cancel is paid for"
 
 
 def _client_threads() -> int:
@@ -430,27 +406,41 @@ def test_status_never_shows_a_secret(mock: MockProvider) -> None:
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_gateway_built_before_fork_works_in_the_child(mock: MockProvider) -> None:
-    with Gateway([key(mock, "a")], budget_limit_usd=1.0, prices=PRICES) as gw:
+    clock = [1000.0]  # frozen: the token bucket does not refill, so the child's level is exact
+    keys = [key(mock, "a", tpm=1_000_000)]
+    with Gateway(keys, budget_limit_usd=1.0, prices=PRICES, now=lambda: clock[0]) as gw:
         gw.call(req())  # the parent has a pooled connection and spent money
-        stream = gw.stream(req())  # ... and a reservation in flight at fork time
+        spent_before = gw.pool_status().budget["spent_micros"]  # type: ignore[index]
+        level_before = gw.pool_status().keys[0].limits["tokens_available"]
+        stream = gw.stream(req())  # ... and a reservation and a token charge in flight at fork time
         next(iter(stream))
+        assert gw.pool_status().keys[0].limits["tokens_available"] < level_before
         read, write = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child
             code = 1
             try:
-                budget = gw.pool_status().budget
+                status = gw.pool_status()
+                budget = status.budget
                 clean = budget is not None and budget["reserved_micros"] == 0
+                clean = clean and budget["spent_micros"] == spent_before
+                clean = clean and status.keys[0].in_flight == 0
+                refunded = status.keys[0].limits["tokens_available"] == level_before
                 ok = gw.call(req("from the child")).text
-                code = 0 if clean and ok else 2
+                pooled = gw.submit(req("on the child's pool")).result(timeout=30).text
+                code = 0 if clean and refunded and ok and pooled else 2 + clean + 2 * refunded
             finally:
                 os.write(write, bytes([code]))
                 os._exit(0)
         os.close(write)
-        result = os.read(read, 1)
+        ready, _, _ = select.select([read], [], [], 60)
+        result = os.read(read, 1) if ready else b"timeout"
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
+        os.close(read)
         stream.close()
-    assert result == b"\x00", "the child saw a clean state and could call"
+    assert result == b"\x00", "the child saw a clean state (nothing in flight) and could call and submit"
 
 
 def test_an_unreadable_answer_fails_over_to_another_key(mock: MockProvider) -> None:

@@ -366,3 +366,18 @@ def test_classify(error: BaseException, kind: str) -> None:
     assert outcome.kind == kind
     if kind == "rate_limited":
         assert outcome.retry_after == getattr(error, "retry_after", None)
+
+
+def test_a_forked_state_frees_the_probe_slots_of_the_parents_calls() -> None:
+    clock = FakeClock()
+    state = InMemoryState()
+    config = BreakerConfig(failure_threshold=1, cooldown_s=5.0, half_open_probes=1)
+    parent = CircuitBreaker("k", config, state=state, now=clock)
+    fail(parent)
+    clock.advance(5.0)
+    probe = parent.acquire()
+    assert probe is not None and probe.probe and parent.acquire() is None, "the one probe slot is taken"
+    child = CircuitBreaker("k", config, state=state.forked(), now=clock)
+    assert child.status == "half_open"
+    assert child.acquire() is not None, "the parent's probe never reports in the child: its slot is free there"
+    assert parent.acquire() is None, "the parent's own view is unchanged"

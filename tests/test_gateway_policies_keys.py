@@ -173,12 +173,37 @@ def test_lowest_latency_measures_unknown_keys_first_then_picks_the_fastest() -> 
 def test_lowest_latency_tolerance_shares_near_ties() -> None:
     k = keys(3)
     candidates = [Candidate(k[0], latency_s=0.100), Candidate(k[1], latency_s=0.104), Candidate(k[2], latency_s=0.9)]
-    strict = picks(LowestLatency(), candidates, 100)
+    strict = picks(LowestLatency(tolerance_s=0, relative_tolerance=0, refresh_after=0), candidates, 100)
     assert strict == {"k0": 100}
-    tolerant = picks(LowestLatency(tolerance_s=0.01), candidates, 100)
+    tolerant = picks(LowestLatency(tolerance_s=0.01, relative_tolerance=0, refresh_after=0), candidates, 100)
     assert tolerant == {"k0": 50, "k1": 50}
+    by_default = picks(LowestLatency(refresh_after=0), candidates, 100)
+    assert by_default == {"k0": 50, "k1": 50}, "4% apart is noise by default; 9x slower is not"
+    relative = [Candidate(k[0], latency_s=1.0), Candidate(k[1], latency_s=1.15), Candidate(k[2], latency_s=1.3)]
+    assert picks(LowestLatency(refresh_after=0), relative, 100) == {"k0": 50, "k1": 50}, "within 20% of the best"
     with pytest.raises(ConfigurationError):
         LowestLatency(tolerance_s=-1)
+    with pytest.raises(ConfigurationError):
+        LowestLatency(relative_tolerance=-0.1)
+    with pytest.raises(ConfigurationError):
+        LowestLatency(refresh_after=-1)
+
+
+def test_lowest_latency_re_measures_a_key_left_out_for_long() -> None:
+    k = keys(2)
+    candidates = [Candidate(k[0], latency_s=0.1), Candidate(k[1], latency_s=0.9)]
+    counts = picks(LowestLatency(refresh_after=50), candidates, 1000)
+    assert counts == {"k0": 981, "k1": 19}, "the slow key goes first once in every 50 orderings (turns 50..950)"
+
+
+def test_latency_spike_barely_moves_the_average_but_a_slowdown_does() -> None:
+    tracker = LatencyTracker(alpha=0.3)
+    tracker.observe("k", 0.01)
+    tracker.observe("k", 0.01)
+    assert tracker.observe("k", 1.0) == pytest.approx(0.016), "one 100x pause counts as 3x"
+    for _ in range(12):
+        value = tracker.observe("k", 1.0)
+    assert value > 0.5, "a lasting slowdown is followed within a few calls"
 
 
 def test_lowest_cost_puts_unknown_prices_last() -> None:
@@ -227,11 +252,14 @@ def test_strategies_are_shared_safely_between_threads() -> None:
 def test_latency_ewma() -> None:
     tracker = LatencyTracker(alpha=0.5)
     assert tracker.get("k") is None
-    assert tracker.observe("k", 1.0) == 1.0
+    assert tracker.observe("k", 9.0) == 9.0, "the first sample (connection set-up) is provisional"
+    assert tracker.get("k") == 9.0 and tracker.measured("k") is None
+    assert tracker.observe("k", 1.0) == 1.0, "... and the second replaces it"
+    assert tracker.measured("k") == 1.0
     assert tracker.observe("k", 3.0) == 2.0
     assert tracker.observe("k", 2.0) == 2.0
     tracker.forget("k")
-    assert tracker.get("k") is None
+    assert tracker.get("k") is None and tracker.measured("k") is None
 
 
 def test_latency_tracker_rejects_bad_input() -> None:

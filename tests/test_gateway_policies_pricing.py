@@ -294,3 +294,67 @@ def test_cache_breakpoints_are_detected() -> None:
     assert request_has_cache_breakpoints(marked)
     tool = LlmRequest(model="m", tools=[FunctionTool("f", cache_control=CacheControl())])
     assert request_has_cache_breakpoints(tool)
+
+
+# --------------------------------------------------------------------------- other endpoint families
+
+
+def test_image_rates_by_size_and_quality() -> None:
+    dalle = EMBEDDED_PRICES.get("dall-e-3")
+    assert dalle is not None
+    assert dalle.image_rate() == 40_000, "the provider's default: standard 1024x1024"
+    assert dalle.image_rate("1024x1792", "hd") == 120_000
+    assert dalle.image_rate("1024x1024", "hd") == 80_000, "quality alone when size/quality is not listed"
+    assert dalle.image_rate("1792x1024", "standard") == 80_000, "size alone"
+    with pytest.raises(ConfigurationError):
+        Price(input=0, output=0, image_variants=(("hd", -1),))
+
+
+def test_api_estimates_and_costs_per_family() -> None:
+    from omnillm.api import (
+        AudioSpeechRequest,
+        AudioSpeechResponse,
+        AudioTranscriptionRequest,
+        AudioTranscriptionResponse,
+        GeneratedImage,
+        ImageGenerationRequest,
+        ImageGenerationResponse,
+    )
+    from omnillm.gateway.pricing import (
+        TRANSCRIPTION_BYTES_PER_SECOND,
+        api_cost_micros,
+        estimate_api_micros,
+    )
+
+    dalle, tts, whisper = (EMBEDDED_PRICES.get(m) for m in ("dall-e-3", "tts-1", "whisper-1"))
+    assert dalle is not None and tts is not None and whisper is not None
+    images = ImageGenerationRequest(model="dall-e-3", prompt="cats", n=3, quality="hd")
+    assert estimate_api_micros(images, dalle, input_tokens=2) == 3 * 80_000
+    two = ImageGenerationResponse(images=[GeneratedImage(url="u"), GeneratedImage(url="v")])
+    assert api_cost_micros(images, two, dalle, 240_000) == 160_000, "settled for the images returned"
+
+    speech = AudioSpeechRequest(model="tts-1", input="x" * 2000, voice="alloy")
+    assert estimate_api_micros(speech, tts, input_tokens=500) == 30_000
+    assert api_cost_micros(speech, AudioSpeechResponse(audio=b"..."), tts, 30_000) == 30_000
+
+    audio = AudioTranscriptionRequest(model="whisper-1", audio=b"\0" * TRANSCRIPTION_BYTES_PER_SECOND * 120)
+    assert estimate_api_micros(audio, whisper, input_tokens=1) == 12_000, "2 minutes at most"
+    assert estimate_api_micros(audio, whisper, input_tokens=1, max_audio_seconds=60) == 6_000
+    assert api_cost_micros(audio, AudioTranscriptionResponse(text="hi", duration=30.0), whisper, 12_000) == 3_000
+    assert api_cost_micros(audio, AudioTranscriptionResponse(text="hi"), whisper, 12_000) == 12_000
+
+    gpt_image = EMBEDDED_PRICES.get("gpt-image-1")
+    assert gpt_image is not None
+    token_priced = ImageGenerationRequest(model="gpt-image-1", prompt="cats", n=2)
+    # Two images of 6240 output tokens (the largest, high quality) at $40 per million.
+    assert estimate_api_micros(token_priced, gpt_image, input_tokens=0) == 499_200
+
+
+def test_set_prices_swaps_the_table_for_later_lookups() -> None:
+    pricing = Pricing(overrides={"m-1": Price.usd(1, 2)})
+    assert pricing.price("m-1") == Price.usd(1, 2)  # memoised
+    pricing.set_prices({"m-1": Price.usd(3, 4), "m-new": Price.usd(5, 6)}, as_of="2026-12-02")
+    assert pricing.price("m-1") == Price.usd(3, 4) and pricing.price("m-new") == Price.usd(5, 6)
+    assert pricing.table.as_of == "2026-12-02"
+    with pytest.raises(ConfigurationError):
+        pricing.set_prices({"m-1": "cheap"})  # type: ignore[dict-item]

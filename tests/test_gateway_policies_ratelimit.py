@@ -273,3 +273,18 @@ def test_bucket_spec_validation() -> None:
         BucketSpec("b", 1, -1)
     with pytest.raises(ConfigurationError):
         BucketSpec("b", math.inf, 1)
+
+
+def test_in_flight_tokens_are_tracked_and_can_be_refunded() -> None:
+    clock = FakeClock()
+    limiter = KeyLimiter("k", tpm=1000, now=clock)
+    first = limiter.try_acquire(300)
+    second = limiter.try_acquire(200)
+    assert first is not None and second is not None
+    assert limiter.in_flight_tokens == 500
+    first.settle(100)
+    assert limiter.in_flight_tokens == 200
+    limiter.refund_tokens(limiter.in_flight_tokens)  # what a forked child does for its parent's calls
+    assert limiter.snapshot()["tokens_available"] == 1000 - 100
+    second.release()
+    assert limiter.in_flight_tokens == 0

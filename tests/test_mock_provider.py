@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import struct
-from typing import Any, Type
+from typing import Any, Dict, Optional, Tuple, Type
 
 import pytest
 
@@ -12,6 +12,8 @@ import omnillm
 from omnillm import LlmRequest, Message, api
 from omnillm.client import Client
 from omnillm.gateway import Gateway, KeyConfig, PoolConfig, RetryPolicy
+from omnillm.providers import AwsCredentials, ProviderSettings
+from omnillm.stream import TextDelta
 from omnillm.testing import Fault, MockProvider, MockReply
 from omnillm.testing.endpoints import vector_for
 from omnillm.transport import Timeout
@@ -38,38 +40,120 @@ FAULTS = [
 FAULT_IDS = ["400", "401", "429", "500", "503", "529", "latency", "reset", "reset-mid-body", "malformed", "trickle"]
 
 
+#: Every generation protocol the mock speaks, through the provider that uses it.
+TARGETS = ["openai", "chat", "anthropic", "gemini", "bedrock"]
+AWS = AwsCredentials("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+
+
+def _settings(mock: MockProvider, target: str) -> Tuple[str, Any, Dict[str, Any]]:
+    """(provider, credential, KeyConfig/Client options) reaching the mock for ``target``."""
+    if target == "bedrock":
+        return "bedrock", AWS, {"settings": ProviderSettings(base_url=mock.base_url, region="us-east-1")}
+    options: Dict[str, Any] = {"base_url": mock.base_url + ("/v1beta" if target == "gemini" else "/v1")}
+    if target == "chat":
+        return "openai", "k", {**options, "wire_format": "open_ai_chat_completions"}
+    return target, "k", options
+
+
+def _client(mock: MockProvider, target: str, timeout: Optional[Timeout] = None) -> Client:
+    provider, credential, options = _settings(mock, target)
+    auth: Dict[str, Any] = {"api_key": credential} if isinstance(credential, str) else {"credentials": credential}
+    return Client(provider, **auth, **options, timeout=timeout, environ={})
+
+
+def _gateway(mock: MockProvider, target: str) -> Gateway:
+    provider, credential, options = _settings(mock, target)
+    key = KeyConfig(provider, credential, label="only", **options)
+    return Gateway([key], pool_config=PoolConfig(retry=RetryPolicy(max_attempts=1)), request_timeout=0.6)
+
+
 @pytest.mark.parametrize(("fault", "client_error", "gateway_error"), FAULTS, ids=FAULT_IDS)
-@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini"])
+@pytest.mark.parametrize("target", TARGETS)
 def test_fault_modes_drive_error_classes(
     omnillm_mock: MockProvider,
-    provider: str,
+    target: str,
     fault: Fault,
     client_error: Type[Exception],
     gateway_error: Type[Exception],
 ) -> None:
-    prefix = "/v1beta" if provider == "gemini" else "/v1"
+    if target == "bedrock" and fault.status == 529:
+        # Bedrock has no 529: the mock answers InternalServerException, a ServerError.
+        client_error = gateway_error = omnillm.ServerError
     omnillm_mock.add_fault(fault)
-    timeout = Timeout(connect=2, read=0.4, total=0.6)
-    client = Client(provider, api_key="k", base_url=omnillm_mock.base_url + prefix, timeout=timeout, environ={})
+    client = _client(omnillm_mock, target, Timeout(connect=2, read=0.4, total=0.6))
     with pytest.raises(client_error):
         client.call(REQ)
-    key = KeyConfig(provider, "k", label="only", base_url=omnillm_mock.base_url + prefix)
-    config = PoolConfig(retry=RetryPolicy(max_attempts=1))
-    with Gateway([key], pool_config=config, request_timeout=0.6) as gw, pytest.raises(gateway_error):
+    with _gateway(omnillm_mock, target) as gw, pytest.raises(gateway_error):
         gw.call(REQ)
 
 
-@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini"])
-def test_truncated_stream_through_client_and_gateway(omnillm_mock: MockProvider, provider: str) -> None:
-    prefix = "/v1beta" if provider == "gemini" else "/v1"
-    omnillm_mock.add_fault(Fault(truncate_after_events=3))
-    client = Client(provider, api_key="k", base_url=omnillm_mock.base_url + prefix, environ={})
-    with pytest.raises(omnillm.TruncatedStreamError):
-        list(client.stream(REQ))
-    key = KeyConfig(provider, "k", label="only", base_url=omnillm_mock.base_url + prefix)
-    gw = Gateway([key], pool_config=PoolConfig(retry=RetryPolicy(max_attempts=1)))
-    with gw, pytest.raises((omnillm.StreamInterruptedError, omnillm.TruncatedStreamError)):
-        list(gw.stream(REQ))
+#: Long enough (16 to 32 kB on the wire, the first text within 2 kB) that a cut at 3000
+#: bytes, or a trickle stopped by the 0.6 s deadline, lands inside the text.
+STREAM_REQ = LlmRequest(model="m-1", messages=[Message.user("ping")], max_output_tokens=1000)
+STREAM_TEXT = "streaming words " * 60
+
+# Status faults fail the stream before its first event; the rest break it part-way.
+STREAM_FAULTS = [
+    (Fault(status=400), omnillm.InvalidRequestError, False),
+    (Fault(status=401), omnillm.AuthenticationError, False),
+    (Fault(status=429, retry_after=2), omnillm.RateLimitError, False),
+    (Fault(status=500), omnillm.ServerError, False),
+    (Fault(status=503), omnillm.OverloadedError, False),
+    (Fault(status=529), omnillm.OverloadedError, False),
+    (Fault(latency=1.0), omnillm.TimeoutError, False),
+    (Fault(reset=True), omnillm.ConnectionError, False),
+    (Fault(reset_after_bytes=3000), omnillm.ConnectionError, True),
+    (Fault(truncate_after_events=10), omnillm.TruncatedStreamError, True),
+    (Fault(malformed_json=True), omnillm.DecodeError, True),
+    (Fault(trickle=(500, 0.05)), omnillm.TimeoutError, True),
+]
+STREAM_FAULT_IDS = [
+    *("400", "401", "429", "500", "503", "529", "latency", "reset"),
+    *("reset-mid-stream", "truncated", "malformed", "trickle"),
+]
+
+
+@pytest.mark.parametrize(("fault", "error", "mid_stream"), STREAM_FAULTS, ids=STREAM_FAULT_IDS)
+@pytest.mark.parametrize("target", TARGETS)
+def test_stream_fault_modes_through_client_and_gateway(
+    omnillm_mock: MockProvider, target: str, fault: Fault, error: Type[Exception], mid_stream: bool
+) -> None:
+    if target == "bedrock" and fault.status == 529:
+        error = omnillm.ServerError  # Bedrock has no 529: the mock answers InternalServerException
+    omnillm_mock.default_reply = MockReply(text=STREAM_TEXT)
+    omnillm_mock.add_fault(fault)
+    client = _client(omnillm_mock, target, Timeout(connect=2, read=0.4, total=0.6))
+    received = []
+    with pytest.raises(error) as info, client.stream(STREAM_REQ) as stream:
+        for event in stream:
+            received.append(event)
+    assert isinstance(info.value, omnillm.OmniLLMError)
+    texts = [e for e in received if isinstance(e, TextDelta)]
+    if mid_stream:
+        assert texts, "the fault struck after the stream had started"
+        assert "".join(t.text for t in texts) != STREAM_TEXT
+    else:
+        assert not received
+    interrupted = (error, omnillm.StreamInterruptedError)
+    with _gateway(omnillm_mock, target) as gw, pytest.raises(interrupted) as gw_info, gw.stream(STREAM_REQ) as s:
+        list(s)
+    found = gw_info.value
+    if isinstance(found, omnillm.StreamInterruptedError):
+        assert mid_stream, "only a stream that already delivered events is interrupted"
+        assert isinstance(found.cause, error), found.cause
+    else:
+        assert isinstance(found, error)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_streams_complete_without_faults(omnillm_mock: MockProvider, target: str) -> None:
+    """The control for the matrix above: the same streams succeed when nothing is injected."""
+    omnillm_mock.default_reply = MockReply(text=STREAM_TEXT)
+    with _client(omnillm_mock, target).stream(STREAM_REQ) as stream:
+        text = "".join(e.text for e in stream if isinstance(e, TextDelta))
+    assert text == STREAM_TEXT and stream.completed
+    with _gateway(omnillm_mock, target) as gw, gw.stream(STREAM_REQ) as gw_stream:
+        assert "".join(e.text for e in gw_stream if isinstance(e, TextDelta)) == STREAM_TEXT
 
 
 def test_faults_by_key_times_and_route(omnillm_mock: MockProvider) -> None:

@@ -43,7 +43,7 @@ from omnillm.stream import (
     ToolCallStarted,
     UsageUpdate,
 )
-from omnillm.streaming import decode_stream
+from omnillm.streaming import decode_stream, transcode_stream
 
 openai = pytest.importorskip("openai")
 
@@ -945,3 +945,28 @@ def test_encoded_text_and_arguments_survive_decoding(texts: List[str], args: Lis
     response = accumulate(decode(encode(events))[0])
     assert response.text == "".join(texts)
     assert response.tool_calls[0].arguments == "".join(args)
+
+
+# --------------------------------------------------------------------------- writer fidelity
+
+
+def test_usage_chunk_only_when_the_request_asked_for_it() -> None:
+    events, _ = decode(STREAMS["usage"])
+    assert any(isinstance(e, UsageUpdate) for e in events)
+    for include_usage, expect in ((True, True), (None, True), (False, False)):
+        encoder = StreamEncoder(include_usage=include_usage)
+        text = "".join(piece for e in events for piece in encoder.encode(e)) + "".join(encoder.finish())
+        usage_chunks = [c for c in chunks_of(text) if c.get("usage") is not None]
+        assert bool(usage_chunks) is expect, include_usage
+        assert text.endswith("data: [DONE]\n\n")
+    # Through the driver: a transcoding proxy that knows the request passes it on.
+    out = "".join(str(f) for f in transcode_stream([STREAMS["usage"]], PROTOCOL, PROTOCOL, include_usage=False))
+    assert all(c.get("usage") is None for c in chunks_of(out))
+
+
+def test_chunks_are_compact_json_like_the_api() -> None:
+    text = encode(decode(STREAMS["text"])[0])
+    for line in text.splitlines():
+        if line.startswith("data: {"):
+            body = line[len("data: ") :]
+            assert body == json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False)

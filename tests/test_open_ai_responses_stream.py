@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 from pathlib import Path
@@ -34,13 +35,13 @@ from omnillm.stream import (
     ToolCallStarted,
     UsageUpdate,
 )
-from omnillm.streaming import decode_stream
+from omnillm.streaming import decode_stream, transcode_stream
 
 openai = pytest.importorskip("openai")
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real" / PROTOCOL / "streams"
 FIXTURE_FILES = sorted(FIXTURES.glob("*.sse")) if FIXTURES.is_dir() else []
-COMPLETE = [name for name in STREAMS if name != "error"]
+COMPLETE = [name for name in STREAMS if name not in ("error", "failed")]
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 
 
@@ -194,7 +195,12 @@ def test_text_events() -> None:
     assert events[-2:] == [UsageUpdate(usage), ResponseCompleted("end_turn", "completed", usage=usage)]
     done = events[-3]
     assert isinstance(done, OutputItemDone) and isinstance(done.item, Message)
-    assert done.item.content == [TextPart("Hello! How can I help you today?")]
+    # The non-streaming codec's form: item fields ride on the first part (``~item``).
+    assert [p.text for p in done.item.content if isinstance(p, TextPart)] == ["Hello! How can I help you today?"]
+    assert done.item.content[0].extensions[f"{PROTOCOL}~item"] == {
+        "id": "msg_68f1a0c4d5f08190b2",
+        "status": "completed",
+    }
     assert done.item.raw_format == PROTOCOL and done.item.raw_message is not None
 
 
@@ -204,7 +210,13 @@ def test_tool_call_events() -> None:
     assert "".join(e.delta for e in events if isinstance(e, ToolCallArgumentsDelta)) == '{"city":"Paris"}'
     response = accumulate(events)
     assert response.tool_calls == [
-        ToolCallPart("call_k3J9xQeWm2", "get_weather", '{"city":"Paris"}', item_id="fc_68f1a1e8a1b48190d4")
+        ToolCallPart(
+            "call_k3J9xQeWm2",
+            "get_weather",
+            '{"city":"Paris"}',
+            item_id="fc_68f1a1e8a1b48190d4",
+            extensions={PROTOCOL: {"status": "completed"}},
+        )
     ]
     assert response.stop_reason == "tool_use" and response.raw_stop_reason == "completed"
 
@@ -280,7 +292,8 @@ def test_incomplete_maps_to_max_tokens() -> None:
 def test_message_phase_is_kept() -> None:
     response = accumulate(decode(STREAMS["text_and_tool"])[0])
     message = response.output[0]
-    assert isinstance(message, Message) and message.extensions == {PROTOCOL: {"phase": "commentary"}}
+    assert isinstance(message, Message)
+    assert message.content[0].extensions[f"{PROTOCOL}~item"]["phase"] == "commentary"
     assert response.stop_reason == "tool_use"
 
 
@@ -290,14 +303,11 @@ def test_accumulated_equals_non_streaming_decode(name: str) -> None:
     terminal = wire_events(STREAMS[name])[-1]["response"]
     expected = codec.decode_response(terminal)
     got = accumulate(decode(STREAMS[name])[0])
-    assert got.text == expected.text and got.refusal == expected.refusal
-    assert [(c.id, c.name, c.arguments) for c in got.tool_calls] == [
-        (c.id, c.name, c.arguments) for c in expected.tool_calls
-    ]
-    assert (got.stop_reason, got.raw_stop_reason) == (expected.stop_reason, expected.raw_stop_reason)
-    assert got.usage is not None and expected.usage is not None
-    for key in ("input_tokens", "output_tokens", "total", "cached_input_tokens", "reasoning_tokens"):
-        assert getattr(got.usage, key) == getattr(expected.usage, key)
+    # Whole objects: items with their ids, status, annotations and shape markers, usage,
+    # stop reason. Only the response-level extensions (the request echo of the terminal
+    # response) have no canonical stream event (docs/architecture.rst, "What a stream carries").
+    assert got.output == expected.output
+    assert got == dataclasses.replace(expected, extensions={})
     assert [type(i) for i in got.output] == [type(i) for i in expected.output]
 
 
@@ -324,8 +334,9 @@ def test_nested_error_event_and_following_failed_event() -> None:
     assert decoder.terminated
 
 
-def test_failed_response_is_an_error_stop() -> None:
-    events = wire_events(STREAMS["text"])[:2]
+def test_failed_response_is_a_provider_error_with_the_partial_response() -> None:
+    events = wire_events(STREAMS["text"])[:5]
+    assert events[-1]["type"] == "response.output_text.delta"
     events.append(
         {
             "type": "response.failed",
@@ -334,12 +345,47 @@ def test_failed_response_is_an_error_stop() -> None:
                 **events[0]["response"],
                 "status": "failed",
                 "error": {"code": "server_error", "message": "x"},
+                "usage": {"input_tokens": 3, "output_tokens": 1, "total_tokens": 4},
             },
         }
     )
     text = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
     decoded, decoder = decode(text)
-    assert decoder.terminated and decoded[-1] == ResponseCompleted("error", "failed")
+    assert decoder.terminated and decoded[-1] == ErrorEvent("x", "response.failed", "server_error", 500)
+    assert not any(isinstance(e, ResponseCompleted) for e in decoded)
+    with pytest.raises(ProviderStreamError) as info:
+        list(decode_stream([text], PROTOCOL))
+    partial = info.value.partial
+    assert partial is not None and partial.text == events[4]["delta"]
+    assert partial.usage is not None and partial.usage.input_tokens == 3
+    assert info.value.code == "server_error" and info.value.status == 500
+    # Transcoded, the failure stays a failure: never a clean end_turn / finish_reason stop.
+    for target in ("anthropic_messages", "open_ai_chat_completions", "gemini_generate_content"):
+        frames: List[str] = []
+        with pytest.raises(ProviderStreamError):
+            for frame in transcode_stream([text], PROTOCOL, target):
+                frames.append(str(frame))
+        assert events[4]["delta"] in "".join(frames)
+        assert "end_turn" not in "".join(frames) and "[DONE]" not in "".join(frames)
+
+
+@pytest.mark.parametrize(
+    ("reason", "stop"), [("max_output_tokens", "max_tokens"), ("content_filter", "content_filter")]
+)
+def test_incomplete_response_is_a_stop_reason_not_an_error(reason: str, stop: str) -> None:
+    events = wire_events(STREAMS["text"])[:5]
+    events.append(
+        {
+            "type": "response.incomplete",
+            "sequence_number": 6,
+            "response": {**events[0]["response"], "status": "incomplete", "incomplete_details": {"reason": reason}},
+        }
+    )
+    text = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
+    acc = StreamAccumulator()
+    decoded = list(decode_stream([text], PROTOCOL, accumulator=acc))
+    assert decoded[-1] == ResponseCompleted(stop, f"incomplete:{reason}")
+    assert acc.response().stop_reason == stop
 
 
 @pytest.mark.parametrize("name", COMPLETE)

@@ -197,3 +197,82 @@ def test_echoed_secrets_are_scrubbed() -> None:
     error = error_from_response(_response(401, body), provider="openai", secrets=[secret])
     assert secret not in str(error) and secret not in (error.provider_message or "")
     assert "Incorrect API key" in str(error)
+
+
+# 2025-06-15T15:06:40Z
+_WALL = 1_750_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"x-ratelimit-reset-requests": "6s"}, 6.0),
+        ({"x-ratelimit-reset-tokens": "1m0.5s"}, 60.5),
+        # Several windows, none said to be exhausted: the earliest one.
+        ({"x-ratelimit-reset-requests": "20ms", "x-ratelimit-reset-tokens": "6m0s"}, 0.02),
+        # The exhausted window decides, even when another resets sooner.
+        (
+            {
+                "x-ratelimit-remaining-requests": "0",
+                "x-ratelimit-reset-requests": "45s",
+                "x-ratelimit-remaining-tokens": "900",
+                "x-ratelimit-reset-tokens": "1s",
+            },
+            45.0,
+        ),
+        ({"anthropic-ratelimit-requests-reset": "2025-06-15T15:07:00Z"}, 20.0),
+        ({"anthropic-ratelimit-tokens-reset": "2025-06-15T15:06:50Z"}, 10.0),
+        (
+            {
+                "anthropic-ratelimit-input-tokens-remaining": "0",
+                "anthropic-ratelimit-input-tokens-reset": "2025-06-15T15:07:40Z",
+                "anthropic-ratelimit-requests-remaining": "10",
+                "anthropic-ratelimit-requests-reset": "2025-06-15T15:06:41Z",
+            },
+            60.0,
+        ),
+        # A reset in the past means no wait; a malformed one counts as absent.
+        ({"anthropic-ratelimit-requests-reset": "2025-06-15T15:00:00Z"}, 0.0),
+        ({"x-ratelimit-reset-requests": "soon"}, None),
+        # retry-after / retry-after-ms win over the reset headers.
+        ({"retry-after": "3", "x-ratelimit-reset-requests": "6s"}, 3.0),
+        ({"retry-after-ms": "250", "anthropic-ratelimit-requests-reset": "2025-06-15T15:07:00Z"}, 0.25),
+    ],
+)
+def test_rate_limit_retry_after_from_reset_headers(headers: Dict[str, str], expected: Optional[float]) -> None:
+    body = {"error": {"message": "Rate limit reached", "type": "rate_limit_error"}}
+    error = error_from_response(_response(429, body, headers), provider="openai", now_wall=lambda: _WALL)
+    assert isinstance(error, omnillm.RateLimitError)
+    assert error.retry_after == (pytest.approx(expected) if expected is not None else None)
+
+
+def test_reset_headers_do_not_give_other_errors_a_delay() -> None:
+    # A 500 carries the usual rate-limit headers of a successful answer: they are no retry advice.
+    error = error_from_response(
+        _response(500, {"error": {"message": "boom"}}, {"x-ratelimit-reset-requests": "6s"}),
+        now_wall=lambda: _WALL,
+    )
+    assert isinstance(error, omnillm.ServerError) and error.retry_after is None
+
+
+def test_google_retry_info_wins_over_reset_headers() -> None:
+    body = {
+        "error": {
+            "code": 429,
+            "status": "RESOURCE_EXHAUSTED",
+            "message": "quota",
+            "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "7s"}],
+        }
+    }
+    error = error_from_response(_response(429, body, {"x-ratelimit-reset-requests": "1s"}), now_wall=lambda: _WALL)
+    assert error.retry_after == 7.0
+
+
+def test_attribute_fills_provider_and_request_id_once() -> None:
+    error = omnillm.ConnectionError("could not connect to http://x/v1 (NewConnectionError)")
+    assert error.provider is None and str(error) == "could not connect to http://x/v1 (NewConnectionError)"
+    error.attribute("openai", "req_1")
+    assert (error.provider, error.request_id) == ("openai", "req_1")
+    assert str(error) == "openai: could not connect to http://x/v1 (NewConnectionError) (request id req_1)"
+    error.attribute("anthropic", "req_2")  # already known: kept
+    assert error.provider == "openai" and str(error).count("openai") == 1

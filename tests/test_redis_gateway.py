@@ -43,6 +43,7 @@ def build(cfg: Dict[str, Any], labels: List[str]) -> Gateway:
         prefix=cfg["prefix"],
         on_unavailable=cfg.get("policy", "fail_closed"),
         probe_interval_s=cfg.get("probe_interval_s", 1.0),
+        socket_timeout=cfg.get("socket_timeout", 0.2),
     )
     keys = [
         KeyConfig(
@@ -156,7 +157,12 @@ class _OutageLog(logging.Handler):
 
 
 def outage_worker(cfg: Dict[str, Any], phase: Any, stop: Any, ready: Any, out: Any) -> None:
-    """Threads calling in a loop while the test kills and restarts redis-server; outcomes by phase."""
+    """Threads calling in a loop while the test kills and restarts redis-server; outcomes by phase.
+
+    ``ready`` is released once when the first call succeeds before the kill and once when
+    the first succeeds after the restart, so the test moves on by events, not by guesses
+    of how long a loaded machine needs.
+    """
     log = _OutageLog()
     logging.getLogger("omnillm").addHandler(log)
     gateway = build(cfg, ["a", "b"])
@@ -164,6 +170,7 @@ def outage_worker(cfg: Dict[str, Any], phase: Any, stop: Any, ready: Any, out: A
     costs: List[int] = []
     slowest = [0.0]
     lock = threading.Lock()
+    signalled = {0: False, 2: False}
 
     def loop() -> None:
         while not stop.is_set():
@@ -181,12 +188,14 @@ def outage_worker(cfg: Dict[str, Any], phase: Any, stop: Any, ready: Any, out: A
                 outcomes[now][outcome] += 1
                 if response is not None:
                     costs.append(response.cost_micros or 0)
+                if outcome == "ok" and now in signalled and not signalled[now]:
+                    signalled[now] = True
+                    ready.release()
             time.sleep(0.005)
 
     threads = [threading.Thread(target=loop) for _ in range(cfg["threads"])]
     for t in threads:
         t.start()
-    ready.release()
     for t in threads:
         t.join()
     gateway.close()
@@ -303,20 +312,32 @@ def test_a_breaker_opened_in_one_process_routes_traffic_away_in_another(
 @pytest.mark.parametrize("policy", ["fail_closed", "fail_open"])
 def test_killing_and_restarting_redis_mid_run_follows_the_policy(mock: MockProvider, policy: str) -> None:
     with RedisServer(appendonly=True) as srv:
-        cfg = settings(srv.url, mock, policy=policy, probe_interval_s=0.2, rpm=100_000, budget_usd=100.0, threads=3)
+        # A timeout longer than the default: on a loaded machine a slow answer must not look like an outage.
+        cfg = settings(
+            srv.url,
+            mock,
+            policy=policy,
+            probe_interval_s=0.2,
+            socket_timeout=1.0,
+            rpm=100_000,
+            budget_usd=100.0,
+            threads=3,
+        )
         phase, stop, ready, out = SPAWN.Value("i", 0), SPAWN.Event(), SPAWN.Semaphore(0), SPAWN.Queue()
         processes = [SPAWN.Process(target=outage_worker, args=(cfg, phase, stop, ready, out)) for _ in range(4)]
         for p in processes:
             p.start()
         for _ in processes:
-            assert ready.acquire(timeout=60)
-        time.sleep(0.5)
+            assert ready.acquire(timeout=60)  # every worker has had a call succeed
+        time.sleep(0.3)
         phase.value = 1
         srv.kill()
         time.sleep(1.0)
         srv.start()
         phase.value = 2
-        time.sleep(1.5)
+        for _ in processes:
+            assert ready.acquire(timeout=60)  # every worker is back on Redis
+        time.sleep(0.3)
         stop.set()
         results = collect(processes, out)
         with build(cfg, ["a", "b"]) as observer:

@@ -504,3 +504,55 @@ def test_a_stream_cut_before_its_end_is_truncated_with_the_partial(
     partial = info.value.partial
     assert partial is not None and whole.text.startswith(partial.text)
     assert _target_text(_join(out), target) == partial.text + (partial.refusal or "")
+
+
+def _large_text_chat(count: int, pad: int, finish: bool = True) -> Iterator[str]:
+    """A chat stream of ``count`` text deltas of ``pad`` characters each, then usage."""
+    head = {"id": "chatcmpl-big", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o"}
+    yield f"data: {json.dumps({**head, 'choices': [{'index': 0, 'delta': {'role': 'assistant', 'content': ''}}]})}\n\n"
+    for k in range(count):
+        choice = {"index": 0, "delta": {"content": chr(ord("a") + k % 26) * pad}, "finish_reason": None}
+        yield f"data: {json.dumps({**head, 'choices': [choice]})}\n\n"
+    if finish:
+        yield f"data: {json.dumps({**head, 'choices': [{'index': 0, 'delta': {}, 'finish_reason': 'stop'}]})}\n\n"
+        usage = {"prompt_tokens": 5, "completion_tokens": count, "total_tokens": 5 + count}
+        yield f"data: {json.dumps({**head, 'choices': [], 'usage': usage})}\n\n"
+        yield "data: [DONE]\n\n"
+
+
+def test_the_transcoder_partial_keeps_a_bounded_prefix_of_large_text() -> None:
+    """8 MB of text deltas: the error's partial holds PARTIAL_LIMIT characters, not the stream."""
+    from omnillm.streaming import PARTIAL_LIMIT
+
+    count, pad = 400, 20_000
+    with pytest.raises(TruncatedStreamError) as info:
+        for _ in transcode_stream(
+            _large_text_chat(count, pad, finish=False), "open_ai_chat_completions", "anthropic_messages"
+        ):
+            pass
+    partial = info.value.partial
+    assert partial is not None and partial.id == "chatcmpl-big" and partial.model == "gpt-4o"
+    assert 0 < len(partial.text) <= PARTIAL_LIMIT
+    assert partial.text == "".join(chr(ord("a") + k % 26) * pad for k in range(count))[: len(partial.text)]
+
+
+def test_the_transcoder_accumulator_memory_stays_bounded() -> None:
+    """Folding 8 MB of text deltas: `BoundedAccumulator` retains at most its limit."""
+    from omnillm.model import Usage
+    from omnillm.stream import BoundedAccumulator, OutputItemAdded, ResponseStarted, TextDelta, UsageUpdate
+
+    acc = BoundedAccumulator(1 << 16)
+    acc.add(ResponseStarted("r", "m"))
+    acc.add(OutputItemAdded(0, "message"))
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        for k in range(400):
+            acc.add(TextDelta(0, chr(ord("a") + k % 26) * 20_000))
+        acc.add(UsageUpdate(Usage(5, 400)))
+        retained = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    assert retained < 200_000, f"{retained} bytes retained for 8 MB of deltas"
+    assert acc.clipped and acc.response().usage == Usage(5, 400)
+    assert len(acc.response().text) == 3 * 20_000  # whole deltas up to the limit

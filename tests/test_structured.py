@@ -152,22 +152,94 @@ def test_anthropic_schema_follows_the_anthropic_sdk() -> None:
         anthropic_schema(OutputSpec(Tally).schema)
 
 
-def test_gemini_schema_keeps_its_subset() -> None:
-    schema = {
-        "type": "object",
-        "properties": {
-            "kind": {"const": "a", "type": "string"},
-            "pair": {"type": "array", "prefixItems": [{"type": "integer"}, {"type": "string"}]},
-            "n": {"type": "integer", "multipleOf": 2, "minimum": 0},
-        },
-        "required": ["kind"],
-    }
-    ours, losses = gemini_schema(schema)
-    assert ours["properties"]["kind"] == {"enum": ["a"], "type": "string"}
-    assert ours["properties"]["pair"]["items"] == {"anyOf": [{"type": "integer"}, {"type": "string"}]}
-    assert ours["properties"]["n"] == {"type": "integer", "minimum": 0}
-    assert sorted(loss.path for loss in losses) == ["schema.properties.n", "schema.properties.pair"]
-    assert schema["properties"]["kind"] == {"const": "a", "type": "string"}, "the input is not modified"
+def _gemini_sdk_schema(schema: Dict[str, Any]) -> Dict[str, Any]:
+    """What the google-genai SDK makes of a ``responseJsonSchema``: its ``JSONSchema`` type
+    (``extra='forbid'``, so a keyword outside the subset is an error) converted to its
+    ``Schema``, titles removed (pydantic titles every property; omnillm does not, on purpose)."""
+    from google.genai import types
+
+    converted = types.Schema.from_json_schema(
+        json_schema=types.JSONSchema.model_validate(schema),
+        api_option="GEMINI_API",
+        raise_error_on_unsupported_field=True,
+    )
+    return _without_titles(converted.model_dump(exclude_none=True, mode="json"))
+
+
+def _without_titles(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_titles(v) for k, v in value.items() if k != "title"}
+    if isinstance(value, list):
+        return [_without_titles(v) for v in value]
+    return value
+
+
+def test_gemini_keywords_are_the_sdks_json_schema_subset() -> None:
+    from google.genai import types
+
+    from omnillm.structured import _GEMINI_KEYS
+
+    sdk_keys = {f.alias or name for name, f in types.JSONSchema.model_fields.items()}
+    assert sdk_keys == _GEMINI_KEYS
+
+
+GEMINI_TYPES = [Reading, Forecast, Node, Tally, Person, Span, List[Person], Unit]
+
+
+@pytest.mark.parametrize("output_type", GEMINI_TYPES, ids=lambda t: getattr(t, "__name__", str(t)))
+def test_gemini_schema_is_accepted_by_the_sdk_unchanged(output_type: Any) -> None:
+    """The SDK's JSONSchema type validates the adapted schema and dumps it back identically."""
+    from google.genai import types
+
+    ours, _ = gemini_schema(OutputSpec(output_type).schema)
+    dumped = types.JSONSchema.model_validate(ours).model_dump(by_alias=True, exclude_none=True, mode="json")
+    assert dumped == ours
+
+
+@pytest.mark.parametrize("output_type", [Reading, Forecast, Tally, Person, List[Person], Unit])
+def test_gemini_schema_means_what_the_sdk_makes_of_pydantics_schema(output_type: Any) -> None:
+    """A google-genai user passes ``TypeAdapter(T).json_schema()``; the SDK converts both to the same Schema.
+
+    Non-object outputs are wrapped as ``{"value": ...}`` (OpenAI and Anthropic need an
+    object root, and one shape keeps parsing uniform), so they compare under ``value``.
+    """
+    ours, losses = gemini_schema(OutputSpec(output_type).schema)
+    expected = _gemini_sdk_schema(pydantic.TypeAdapter(output_type).json_schema())
+    got = _gemini_sdk_schema(ours)
+    if expected.get("type") != "OBJECT":
+        assert got["required"] == ["value"]
+        got = got["properties"]["value"]
+    assert got == expected and losses == []
+
+
+def test_gemini_schema_drops_what_the_sdk_rejects() -> None:
+    """pydantic's tuple schema (``prefixItems``) is outside the SDK's subset; ours is inside, with a loss."""
+    pydantic_schema = pydantic.TypeAdapter(Span).json_schema()
+    with pytest.raises(pydantic.ValidationError, match="prefixItems"):
+        _gemini_sdk_schema(pydantic_schema)
+    ours, losses = gemini_schema(OutputSpec(Span).schema)
+    bounds = _gemini_sdk_schema(ours)["properties"]["bounds"]
+    assert bounds == {"type": "ARRAY", "items": {"type": "INTEGER"}, "min_items": 2, "max_items": 2}
+    assert [(loss.code, loss.path) for loss in losses] == [("L-SO-SCHEMA-SUBSET", "schema.properties.bounds")]
+    schema = {"type": "object", "properties": {"kind": {"const": "a"}, "n": {"type": "integer", "multipleOf": 2}}}
+    adapted, losses = gemini_schema(schema)
+    assert _gemini_sdk_schema(adapted)["properties"] == {"kind": {"enum": ["a"]}, "n": {"type": "INTEGER"}}
+    assert [loss.path for loss in losses] == ["schema.properties.n"]
+    assert schema["properties"]["kind"] == {"const": "a"}, "the input is not modified"
+
+
+def test_gemini_wire_form_is_what_the_sdk_sends(mock: MockProvider) -> None:
+    """The generationConfig omnillm sends equals the SDK's for the same config and schema."""
+    from google.genai import models, types
+
+    mock.queue(MockReply(text=json.dumps(FORECAST)))
+    client_for(mock, "gemini", None).call(REQUEST, output_type=Forecast)
+    sent = mock.requests[-1].json["generationConfig"]
+    ours, _ = gemini_schema(OutputSpec(Forecast).schema)
+    config = types.GenerateContentConfig(
+        response_mime_type="application/json", response_json_schema=ours, max_output_tokens=200
+    )
+    assert sent == models._GenerateContentConfig_to_mldev(None, config, {})
 
 
 def test_unsupported_output_types_fail_before_any_request() -> None:

@@ -70,15 +70,21 @@ def _ordered_with_ties(
     score: Callable[[Candidate], float],
     turn: int,
     tolerance: float = 0.0,
+    relative: float = 0.0,
 ) -> List[Candidate]:
-    """Candidates by ascending score; each group within ``tolerance`` of its best is rotated by ``turn``."""
+    """Candidates by ascending score; each group within tolerance of its best is rotated by ``turn``.
+
+    A score is tied with the group's best when it exceeds it by at most ``tolerance``
+    or by at most ``relative`` times the best, whichever is larger.
+    """
     ranked = sorted(candidates, key=lambda c: (score(c), c.label))
     out: List[Candidate] = []
     start = 0
     while start < len(ranked):
         best = score(ranked[start])
         end = start + 1
-        while end < len(ranked) and _tied(score(ranked[end]), best, tolerance):
+        slack = max(tolerance, relative * best) if best > 0 else tolerance
+        while end < len(ranked) and _tied(score(ranked[end]), best, slack):
             end += 1
         group = sorted(ranked[start:end], key=lambda c: c.label)
         shift = turn % len(group)
@@ -135,22 +141,53 @@ class LeastInFlight(_Rotating):
 class LowestLatency(_Rotating):
     """Lowest smoothed latency first; keys without a sample come first so they get measured.
 
-    Latencies within ``tolerance_s`` of the best count as tied and take turns, so that
-    noise of a few milliseconds does not pin all traffic on one key.
+    Latencies within ``tolerance_s`` (default 5 ms) or within ``relative_tolerance``
+    (default 20%) of the best, whichever is wider, count as tied and take turns, so
+    that measurement noise does not pin all traffic on one of several equal keys. A key
+    that has not been first for ``refresh_after`` orderings (default 50) goes first once,
+    so that its average is re-measured rather than left stale after a slow spell; a
+    clearly slower key thus gets about one call in ``refresh_after``.
     """
 
-    def __init__(self, tolerance_s: float = 0.0) -> None:
-        if not (math.isfinite(tolerance_s) and tolerance_s >= 0):
+    def __init__(self, tolerance_s: float = 0.005, relative_tolerance: float = 0.2, refresh_after: int = 50) -> None:
+        if not (isinstance(tolerance_s, (int, float)) and math.isfinite(tolerance_s) and tolerance_s >= 0):
             raise ConfigurationError(f"LowestLatency: tolerance_s must be >= 0, not {tolerance_s!r}")
+        if not (isinstance(relative_tolerance, (int, float)) and 0 <= relative_tolerance <= 10):
+            raise ConfigurationError(
+                f"LowestLatency: relative_tolerance must be in [0, 10], not {relative_tolerance!r}"
+            )
+        if isinstance(refresh_after, bool) or not isinstance(refresh_after, int) or refresh_after < 0:
+            raise ConfigurationError(f"LowestLatency: refresh_after must be an integer >= 0, not {refresh_after!r}")
         super().__init__()
-        self._tolerance = tolerance_s
+        self._tolerance = float(tolerance_s)
+        self._relative = float(relative_tolerance)
+        self._refresh_after = refresh_after
+        self._first_at: Dict[str, int] = {}  # label -> the last turn it was put first
 
     def order(self, candidates: Sequence[Candidate]) -> List[Candidate]:
         """Candidates by ascending ``latency_s`` (unmeasured first)."""
         turn = self._next_turn()
-        return _ordered_with_ties(
-            candidates, lambda c: -1.0 if c.latency_s is None else c.latency_s, turn, self._tolerance
+        ordered = _ordered_with_ties(
+            candidates,
+            lambda c: -1.0 if c.latency_s is None else c.latency_s,
+            turn,
+            self._tolerance,
+            self._relative,
         )
+        if not self._refresh_after or len(ordered) < 2:
+            return ordered
+        with self._lock:
+            first_at = self._first_at
+            stale: Optional[Candidate] = None
+            for c in ordered[1:]:
+                last = first_at.setdefault(c.label, turn)
+                if turn - last >= self._refresh_after and (stale is None or last < first_at[stale.label]):
+                    stale = c
+            if stale is not None:
+                ordered.remove(stale)
+                ordered.insert(0, stale)
+            first_at[ordered[0].label] = turn
+        return ordered
 
 
 class LowestCost(_Rotating):
@@ -169,7 +206,17 @@ class LatencyTracker:
 
     ``alpha`` is the weight of the newest sample: 0.3 means a new sample moves the average
     30% of the way to itself, so roughly the last few calls dominate.
+
+    A key's first sample includes opening its connection (TCP and TLS, often more than
+    the call itself) and the process's own warm-up, so the second sample replaces it
+    instead of being averaged with it, and `measured` reports a key only from then on:
+    one slow first call does not keep a key out of `LowestLatency` for good. Later, a
+    sample counts for at most `SPIKE_FACTOR` times the current average, so one pause (a
+    garbage collection, a busy host) barely moves it, while a lasting slowdown still
+    multiplies it by ``1 + alpha * (SPIKE_FACTOR - 1)`` a call.
     """
+
+    SPIKE_FACTOR = 3.0
 
     def __init__(self, alpha: float = 0.3) -> None:
         if not (0.0 < alpha <= 1.0):
@@ -177,14 +224,23 @@ class LatencyTracker:
         self._alpha = alpha
         self._lock = threading.Lock()
         self._values: Dict[str, float] = {}
+        self._settled: Dict[str, float] = {}  # keys with two samples or more
 
     def observe(self, label: str, seconds: float) -> float:
         """Fold one latency sample of key ``label`` into its average; return the new average."""
         if not (math.isfinite(seconds) and seconds >= 0):
             raise ConfigurationError(f"LatencyTracker: latency must be a non-negative number, not {seconds!r}")
         with self._lock:
-            previous = self._values.get(label)
-            value = seconds if previous is None else previous + self._alpha * (seconds - previous)
+            previous = self._settled.get(label)
+            if previous is None:
+                # First sample: provisional; second: replaces it (see the class docstring).
+                value = seconds
+                if label in self._values:
+                    self._settled[label] = value
+            else:
+                sample = min(seconds, previous * self.SPIKE_FACTOR) if previous > 0 else seconds
+                value = previous + self._alpha * (sample - previous)
+                self._settled[label] = value
             self._values[label] = value
             return value
 
@@ -192,10 +248,15 @@ class LatencyTracker:
         """The average latency of key ``label``, or None before its first sample."""
         return self._values.get(label)
 
+    def measured(self, label: str) -> Optional[float]:
+        """The average latency of key ``label`` once it has two samples, else None (still to measure)."""
+        return self._settled.get(label)
+
     def forget(self, label: str) -> None:
         """Drop key ``label``'s history (after a reset, say)."""
         with self._lock:
             self._values.pop(label, None)
+            self._settled.pop(label, None)
 
 
 STRATEGIES: Dict[str, Callable[[], Strategy]] = {

@@ -304,15 +304,16 @@ class BreakerPermit:
         self.epoch = epoch
         self.probe = probe
         """True when the call is a half-open probe."""
-        self._lock = threading.Lock()
-        self._done = False
+        # Exactly-once without a lock per permit: list.pop is atomic, so only one report
+        # (from whichever thread) gets the token.
+        self._token = [True]
 
     def record(self, outcome: Outcome) -> bool:
         """Report the call's `Outcome`; False if a result was already reported."""
-        with self._lock:
-            if self._done:
-                return False
-            self._done = True
+        try:
+            self._token.pop()
+        except IndexError:
+            return False
         self._breaker._record(self, outcome.kind)
         return True
 
@@ -358,8 +359,10 @@ class _Change:
 class CircuitBreaker:
     """The breaker of one key (or one key and model); thread-safe, state in a `StateBackend`.
 
-    ``guard`` is the `EjectionGuard` of the breaker's pool (None: no cap). ``now`` is the
-    monotonic clock, replaced by the backend's shared clock when it has one.
+    ``guard`` is the `EjectionGuard` of the breaker's pool (None: no cap). ``may_eject``,
+    when given, is asked before a trip takes an ejection slot and can refuse it (a cap
+    that spans several pools; see `BreakerRegistry`). ``now`` is the monotonic clock,
+    replaced by the backend's shared clock when it has one.
     """
 
     def __init__(
@@ -370,10 +373,12 @@ class CircuitBreaker:
         guard: Optional[EjectionGuard] = None,
         state: Optional[StateBackend] = None,
         now: Clock = time.monotonic,
+        may_eject: Optional[Callable[[], bool]] = None,
     ) -> None:
         self.name = name
         self.config = BreakerConfig() if config is None else config
         self._guard = guard
+        self._may_eject = may_eject
         self._state: StateBackend = InMemoryState() if state is None else state
         shared = self._state.shared_clock()
         self._now = now if shared is None else shared
@@ -403,7 +408,8 @@ class CircuitBreaker:
                 self._guard.force_eject()
                 took_slot = True
             elif self._guard is not None and change.eject:
-                took_slot = self._guard.try_eject()
+                allowed = self._may_eject is None or self._may_eject()
+                took_slot = allowed and self._guard.try_eject()
                 if not took_slot and change.fallback is not None:
                     new = change.fallback
             if self._state.breaker_swap(self.name, raw, new):
@@ -477,6 +483,15 @@ class CircuitBreaker:
 
     def _record(self, permit: BreakerPermit, kind: str) -> None:
         config = self.config
+        if kind == SUCCESS:
+            # The common case, a success on a closed breaker, without the general machinery:
+            # count it in the window and reset the failure run (one compare-and-set).
+            raw, state = self._load()
+            if state.status == CLOSED and permit.epoch == state.epoch:
+                index = math.floor(self._now() / (config.window_s / config.window_buckets))
+                window = _add(_windowed(state.window, index, config.window_buckets), index, True)
+                if self._state.breaker_swap(self.name, raw, _evolve(state, consecutive_failures=0, window=window)):
+                    return
 
         def compute(state: BreakerState, now: float) -> Optional[_Change]:
             if kind == DISABLE:
@@ -567,6 +582,10 @@ class BreakerRegistry:
     Each pool has its own `EjectionGuard`: per-key breakers share the pool ``keys``, and
     the breakers of one model across keys share the pool ``model:<model>``. Create the
     breakers of all keys before traffic starts, so that each pool's size is known.
+
+    ``may_eject(label, model)`` (optional) is asked before the breaker of key ``label``
+    (``model`` None) or of ``(label, model)`` trips, and can keep it closed: the gateway
+    uses it to cap, per model, the keys out of service through *either* layer.
     """
 
     def __init__(
@@ -577,6 +596,7 @@ class BreakerRegistry:
         min_ejections: int = 1,
         state: Optional[StateBackend] = None,
         now: Clock = time.monotonic,
+        may_eject: Optional[Callable[[str, Optional[str]], bool]] = None,
     ) -> None:
         self.config = BreakerConfig() if config is None else config
         self._fraction = max_ejection_fraction
@@ -584,13 +604,19 @@ class BreakerRegistry:
         self._state: StateBackend = InMemoryState() if state is None else state
         self._now = now
         self._lock = threading.Lock()
+        self._may_eject = may_eject
         self._guards: Dict[str, EjectionGuard] = {}
         self._breakers: Dict[str, CircuitBreaker] = {}
         # Validate the guard settings now rather than at the first breaker.
         EjectionGuard("", max_fraction=max_ejection_fraction, min_ejections=min_ejections, state=self._state)
 
-    def breaker(self, name: str, pool: str = "keys") -> CircuitBreaker:
+    def breaker(
+        self, name: str, pool: str = "keys", *, may_eject: Optional[Callable[[], bool]] = None
+    ) -> CircuitBreaker:
         """The breaker called ``name`` in ``pool``, created on first use."""
+        found = self._breakers.get(name)
+        if found is not None:
+            return found
         with self._lock:
             found = self._breakers.get(name)
             if found is not None:
@@ -599,17 +625,32 @@ class BreakerRegistry:
             if guard is None:
                 guard = EjectionGuard(pool, max_fraction=self._fraction, min_ejections=self._min, state=self._state)
                 self._guards[pool] = guard
-            created = CircuitBreaker(name, self.config, guard=guard, state=self._state, now=self._now)
+            created = CircuitBreaker(
+                name, self.config, guard=guard, state=self._state, now=self._now, may_eject=may_eject
+            )
             self._breakers[name] = created
             return created
 
     def for_key(self, label: str) -> CircuitBreaker:
         """The breaker of key ``label``."""
-        return self.breaker(label, "keys")
+        found = self._breakers.get(label)
+        if found is not None:
+            return found
+        check = self._may_eject
+        return self.breaker(label, "keys", may_eject=None if check is None else (lambda: check(label, None)))
 
     def for_model(self, label: str, model: str) -> CircuitBreaker:
         """The breaker of model ``model`` on key ``label``."""
-        return self.breaker(f"{label}/{model}", f"model:{model}")
+        name = f"{label}/{model}"
+        found = self._breakers.get(name)
+        if found is not None:
+            return found
+        check = self._may_eject
+        return self.breaker(name, f"model:{model}", may_eject=None if check is None else (lambda: check(label, model)))
+
+    def find(self, name: str) -> Optional[CircuitBreaker]:
+        """The breaker called ``name`` if it exists (never creates one)."""
+        return self._breakers.get(name)
 
     def guard(self, pool: str = "keys") -> Optional[EjectionGuard]:
         """The ejection guard of ``pool``, once a breaker of it exists."""

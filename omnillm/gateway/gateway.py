@@ -32,8 +32,10 @@ rebuilds its pools, locks and limiter state from the configuration.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import dataclasses
+import itertools
 import logging
 import math
 import os
@@ -60,6 +62,7 @@ from typing import (
 from ..api import ApiRequest, ApiResponse
 from ..client import Client, ResponseStream
 from ..errors import (
+    BudgetExceededError,
     CancelledError,
     ConfigurationError,
     NoKeyAvailableError,
@@ -89,7 +92,7 @@ from .balancing import (
     WeightedRoundRobin,
     strategy_named,
 )
-from .budget import BudgetReservation, Budgets
+from .budget import WINDOWS, BudgetReservation, Budgets
 from .cancel import CancellationToken
 from .circuit import (
     DISABLE,
@@ -103,7 +106,16 @@ from .circuit import (
     classify,
 )
 from .keys import KeyConfig
-from .pricing import PriceTable, Pricing, estimate_request_micros, estimate_tokens
+from .pricing import (
+    Price,
+    PriceTable,
+    Pricing,
+    api_cost_micros,
+    estimate_api_micros,
+    estimate_request_micros,
+    estimate_tokens,
+    request_has_cache_breakpoints,
+)
 from .ratelimit import KeyLimiter, Permit
 from .retry import RetryPolicy
 from .state import InMemoryState, StateBackend
@@ -191,7 +203,18 @@ class AttemptInfo:
 
 @dataclass(frozen=True)
 class KeyStatus:
-    """One key in `Gateway.pool_status`: health, breaker, traffic, limits, latency, errors, spend."""
+    """One key in `Gateway.pool_status`: health, breaker, traffic, limits, latency, errors, spend.
+
+    ``requests`` and ``tokens`` count the current window: the last `STATUS_WINDOW_S`
+    seconds, the span the RPM and TPM limits refer to (a sliding-window estimate: the
+    current minute plus the previous one weighted by how much of it is still inside).
+    ``total_requests`` and ``total_tokens`` count since the gateway was built.
+    ``model_circuits`` gives the state of each (key, model) breaker that is not closed;
+    ``health`` is ``degraded`` when the key is fine but one of its models is ejected.
+    On a shared state backend that keeps per-key counters (Redis), ``in_flight``,
+    ``errors``, ``spent_micros``, ``total_requests`` and ``total_tokens`` are every
+    worker's together; the window counts and the latency average are this worker's.
+    """
 
     provider: str
     label: str
@@ -204,6 +227,9 @@ class KeyStatus:
     latency_ewma_s: Optional[float]
     errors: Dict[str, int]
     spent_micros: int
+    total_requests: int = 0
+    total_tokens: int = 0
+    model_circuits: Dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -259,10 +285,18 @@ class PoolStatus:
         return "\n".join(lines)
 
 
-class _KeyRuntime:
-    """A key with its client, limiter and counters (one per key per gateway)."""
+#: The span of the per-key request and token counts in `Gateway.pool_status` (the RPM/TPM minute).
+STATUS_WINDOW_S = 60.0
 
-    def __init__(self, key: KeyConfig, client: Client, limiter: KeyLimiter) -> None:
+
+class _KeyRuntime:
+    """A key with its client, limiter and counters (one per key per gateway).
+
+    Besides lifetime totals it counts requests and tokens per `STATUS_WINDOW_S` slot
+    (this slot and the previous one), which is all a sliding-window estimate needs.
+    """
+
+    def __init__(self, key: KeyConfig, client: Client, limiter: KeyLimiter, now: Callable[[], float]) -> None:
         self.key = key
         self.client = client
         self.limiter = limiter
@@ -272,14 +306,54 @@ class _KeyRuntime:
         self.spent_micros = 0
         self.errors: Dict[str, int] = {}
         self.models_seen: Set[str] = set()
+        self._now = now
+        self._slot = 0
+        self._slot_counts = [0, 0]  # requests, tokens in the current slot
+        self._previous = [0, 0]  # ... and in the one before
+        # A shared state backend's per-key counters (`RedisStateBackend.key_stats_add`), if any.
+        self.stats_add: Optional[Callable[..., None]] = None
+
+    def _roll(self, now: float) -> None:
+        slot = int(now // STATUS_WINDOW_S)
+        if slot != self._slot:
+            self._previous = self._slot_counts if slot == self._slot + 1 else [0, 0]
+            self._slot_counts = [0, 0]
+            self._slot = slot
 
     def count(self, *, tokens: int = 0, spent: int = 0, error: Optional[str] = None) -> None:
+        now = self._now()
         with self.lock:
             self.requests += 1
             self.tokens += tokens
             self.spent_micros += spent
+            self._roll(now)
+            counts = self._slot_counts
+            counts[0] += 1
+            counts[1] += tokens
             if error is not None:
                 self.errors[error] = self.errors.get(error, 0) + 1
+        if self.stats_add is not None:
+            self.stats_add(
+                self.key.label,
+                requests=1,
+                tokens=tokens,
+                spent_micros=spent,
+                error=error,
+            )
+
+    def report_in_flight(self) -> None:
+        """Tell a shared backend this worker's calls in flight on the key (after each change)."""
+        if self.stats_add is not None:
+            self.stats_add(self.key.label, in_flight=self.limiter.in_flight)
+
+    def window_counts(self) -> Tuple[int, int]:
+        """(requests, tokens) over the last `STATUS_WINDOW_S` seconds, estimated; call with ``lock`` held."""
+        now = self._now()
+        self._roll(now)
+        inside = 1.0 - (now % STATUS_WINDOW_S) / STATUS_WINDOW_S  # share of the previous slot still inside
+        requests = self._slot_counts[0] + round(self._previous[0] * inside)
+        tokens = self._slot_counts[1] + round(self._previous[1] * inside)
+        return requests, tokens
 
 
 @dataclass
@@ -293,13 +367,17 @@ class _Lease:
     reservation: Optional[BudgetReservation]
     estimate_micros: int
     input_tokens: int
+    max_output: int = 0
+    api_request: Any = None
+    """The request when it is not an `LlmRequest` (images, audio, embeddings, ...), for its pricing."""
 
-    def settle(self, gateway: Gateway, usage: Optional[Usage], produced_chars: int = 0) -> int:
+    def settle(self, gateway: Gateway, usage: Optional[Usage], produced_chars: int = 0, response: Any = None) -> int:
         tokens = usage.total if usage is not None else self.input_tokens + math.ceil(produced_chars / 4)
-        cost = gateway._cost(self.target.model, usage, self.input_tokens, produced_chars)
+        cost = gateway._cost(self, usage, produced_chars, response)
         if self.reservation is not None:
             self.reservation.settle(cost)
         self.permit.settle(tokens)
+        self.runtime.report_in_flight()
         gateway._released()
         return cost
 
@@ -307,6 +385,7 @@ class _Lease:
         if self.reservation is not None:
             self.reservation.release()
         self.permit.release(sent=sent)
+        self.runtime.report_in_flight()
         gateway._released()
 
     def record(self, outcome: Outcome) -> None:
@@ -325,13 +404,19 @@ class Gateway:
     ``keys`` are `KeyConfig` s. ``routes`` maps a logical model name to its targets
     (`Target` or ``(provider, model)`` pairs, or ``"provider/model"`` strings); a model
     without a route is served by every key that serves it under that name.
-    ``budget_limit_usd`` sets a gateway-wide budget (``budget_window``: None, ``day`` or
-    ``month``); ``key_budgets_usd`` and ``tag_budgets_usd`` add per-key and per-tag ones
-    (``tag_budget_usd`` gives every other tag its own). ``request_timeout`` (seconds)
-    bounds a whole call including retries. ``prices`` extends or overrides the embedded
-    price table; ``missing_price`` is ``refuse`` or ``zero`` for unpriced models under a
-    budget. ``hooks`` maps events (``request_start``, ``success``, ``failure``,
-    ``retry``) to callables receiving an `AttemptInfo`. ``state`` is the state backend
+    ``budget_limit_usd`` sets a gateway-wide budget; ``key_budgets_usd`` and
+    ``tag_budgets_usd`` add per-key and per-tag ones (``tag_budget_usd`` gives every
+    other tag its own); ``budget_window`` (None, ``day`` or ``month``, UTC) makes every
+    one of them reset each window. A key whose own budget cannot take a call is skipped
+    like a limited key; the call is refused only when every candidate key refuses, or at
+    once when the gateway or tag budget does. ``request_timeout`` (seconds) bounds a
+    whole call including retries; ``connect_timeout`` each connection attempt. ``prices``
+    extends or overrides the embedded price table (`set_prices` changes it later);
+    ``missing_price`` is ``refuse`` or ``zero`` for unpriced models under a budget.
+    ``max_audio_seconds`` caps the duration a transcription is assumed to last when its
+    cost is reserved (see `omnillm.gateway.pricing.transcription_seconds_bound`).
+    ``hooks`` maps events (``request_start``, ``success``, ``failure``, ``retry``) to
+    lists of callables receiving an `AttemptInfo`. ``state`` is the state backend
     (in-memory by default). ``transport`` is shared by every key (a pooled urllib3
     transport by default). ``now``/``wall``/``rng`` are injectable for tests.
     ``middleware`` (`Middleware` s, first = outermost) wrap `call`, `stream`,
@@ -364,6 +449,7 @@ class Gateway:
         rng: Optional[random.Random] = None,
         middleware: Sequence[Middleware] = (),
         cache: Optional[Middleware] = None,
+        max_audio_seconds: Optional[float] = None,
     ) -> None:
         self._config: Dict[str, Any] = dict(
             keys=list(keys),
@@ -386,6 +472,7 @@ class Gateway:
             now=now,
             wall=wall,
             rng=rng,
+            max_audio_seconds=max_audio_seconds,
         )
         self._build(**self._config)
         self.middleware = MiddlewareChain([*middleware, *([cache] if cache is not None else [])])
@@ -416,6 +503,7 @@ class Gateway:
         now: Callable[[], float],
         wall: Callable[[], float],
         rng: Optional[random.Random],
+        max_audio_seconds: Optional[float],
     ) -> None:
         if not keys:
             raise ConfigurationError("a gateway needs at least one key")
@@ -428,6 +516,13 @@ class Gateway:
             raise ConfigurationError(f"two keys share the label {duplicate!r}; labels identify keys")
         if not (isinstance(request_timeout, (int, float)) and request_timeout > 0):
             raise ConfigurationError(f"request_timeout must be a positive number of seconds, not {request_timeout!r}")
+        if not _non_negative(connect_timeout):
+            raise ConfigurationError(f"connect_timeout must be a number of seconds >= 0, not {connect_timeout!r}")
+        if max_audio_seconds is not None and not _non_negative(max_audio_seconds):
+            raise ConfigurationError(f"max_audio_seconds must be a number of seconds >= 0, not {max_audio_seconds!r}")
+        if budget_window not in WINDOWS:
+            raise ConfigurationError(f"budget_window must be None, 'day' or 'month', not {budget_window!r}")
+        self.max_audio_seconds = None if max_audio_seconds is None else float(max_audio_seconds)
         self.pool_config = pool_config if pool_config is not None else PoolConfig()
         self.request_timeout = float(request_timeout)
         self.connect_timeout = float(connect_timeout)
@@ -446,6 +541,7 @@ class Gateway:
             max_ejection_fraction=self.pool_config.max_ejection_fraction,
             state=self.state,
             now=now,
+            may_eject=self._may_eject if self.pool_config.per_model_breakers else None,
         )
         table = prices if isinstance(prices, PriceTable) else None
         overrides = prices if isinstance(prices, Mapping) else None
@@ -455,7 +551,10 @@ class Gateway:
             else Pricing(overrides=overrides, missing=missing_price)
         )
         self._hooks: Dict[str, List[Callable[[AttemptInfo], None]]] = {event: [] for event in HOOK_EVENTS}
-        for event, fns in (hooks or {}).items():
+        given: Mapping[str, Any] = hooks or {}
+        for event, fns in given.items():
+            if callable(fns) or isinstance(fns, (str, bytes)) or not isinstance(fns, Iterable):
+                raise ConfigurationError(f"hooks[{event!r}] must be a list of callables, not {type(fns).__name__}")
             for fn in fns:
                 self.add_hook(event, fn)
         if transport is None:
@@ -487,7 +586,10 @@ class Gateway:
                 wall=wall,
             )
             limiter = KeyLimiter.from_key(key, state=self.state, now=now)
-            self._runtimes[key.label] = _KeyRuntime(key, client, limiter)
+            runtime = _KeyRuntime(key, client, limiter, now)
+            shared_stats = getattr(self.state, "key_stats_add", None)
+            runtime.stats_add = shared_stats if callable(shared_stats) else None
+            self._runtimes[key.label] = runtime
             self.breakers.for_key(key.label)  # register every key's breaker before traffic (ejection cap)
         self.routes: Dict[str, List[Target]] = {}
         for model, targets in (routes or {}).items():
@@ -504,6 +606,7 @@ class Gateway:
             per_key={k: _usd(f"key_budgets_usd[{k!r}]", v) or 0 for k, v in (key_budgets_usd or {}).items()},
             per_tag={k: _usd(f"tag_budgets_usd[{k!r}]", v) or 0 for k, v in (tag_budgets_usd or {}).items()},
             tag_limit_micros=_usd("tag_budget_usd", tag_budget_usd),
+            tag_window=budget_window,
             state=self.state,
             now_wall=wall,
         )
@@ -526,8 +629,7 @@ class Gateway:
         )
         self._executor: Optional[concurrent.futures.ThreadPoolExecutor] = None
         self._executor_lock = threading.Lock()
-        self._calls = 0
-        self._calls_lock = threading.Lock()
+        self._calls = itertools.count(1)  # next() on a count is atomic: no lock per call
         self._closed = False
 
     def _priced_models(self) -> List[str]:
@@ -546,7 +648,19 @@ class Gateway:
         """Call ``fn(AttemptInfo)`` on ``event`` (``request_start``, ``success``, ``failure``, ``retry``)."""
         if event not in self._hooks:
             raise ConfigurationError(f"unknown hook event {event!r}; events: {', '.join(HOOK_EVENTS)}")
+        if not callable(fn):
+            raise ConfigurationError(f"hooks[{event!r}]: a hook must be callable, not {type(fn).__name__}")
         self._hooks[event].append(fn)
+
+    def set_prices(self, prices: Mapping[str, Price], *, as_of: Optional[str] = None) -> None:
+        """Add or replace model prices on a live gateway (thread-safe; affects calls reserved from now on)."""
+        if not isinstance(prices, Mapping):
+            raise ConfigurationError("set_prices takes a mapping of model names to Price values")
+        self.pricing.set_prices(prices, as_of=as_of)
+
+    def _hooked(self) -> bool:
+        """True when any observability hook is registered."""
+        return any(self._hooks.values())
 
     def _emit(self, event: str, info: AttemptInfo) -> None:
         for fn in self._hooks[event]:
@@ -583,11 +697,20 @@ class Gateway:
                     seen[rt.key.label] = (rt, target)
         return list(seen.values())
 
-    def _estimate(self, model: str, input_tokens: int, max_output: int) -> int:
+    def _estimate(self, model: str, input_tokens: int, max_output: int, cache_writes: bool, api_request: Any) -> int:
         """The worst-case cost to reserve; an unpriced model under a budget refuses or warns per policy."""
         if not self._has_budget:
             return 0
-        return self.pricing.estimate_micros(model, input_tokens, max_output)
+        if api_request is not None:
+            price = self.pricing.require(model)
+            if price is None:
+                return 0
+            found = estimate_api_micros(
+                api_request, price, input_tokens=input_tokens, max_audio_seconds=self.max_audio_seconds
+            )
+            if found is not None:
+                return found
+        return self.pricing.estimate_micros(model, input_tokens, max_output, cache_writes=cache_writes)
 
     def _input_tokens(self, request: ApiRequest) -> int:
         """The prompt estimate, computed only when a budget, a token limit or the strategy needs it."""
@@ -595,12 +718,51 @@ class Gateway:
             return 0
         return estimate_tokens(request) if isinstance(request, LlmRequest) else _api_tokens(request)
 
-    def _cost(self, model: str, usage: Optional[Usage], input_tokens: int, produced_chars: int) -> int:
-        if self.pricing.price(model) is None and not self._has_budget:
+    def _cost(self, lease: _Lease, usage: Optional[Usage], produced_chars: int, response: Any) -> int:
+        model = lease.target.model
+        price = self.pricing.price(model)
+        if price is None and not self._has_budget:
             return 0
+        if lease.api_request is not None and price is not None:
+            found = api_cost_micros(lease.api_request, response, price, lease.estimate_micros)
+            if found is not None:
+                return found
         if usage is None:
-            usage = Usage(input_tokens=input_tokens, output_tokens=math.ceil(produced_chars / 4))
+            # No usage reported: the produced text, at most the output bound the provider kept to.
+            output = math.ceil(produced_chars / 4)
+            if lease.max_output:
+                output = min(output, lease.max_output)
+            usage = Usage(input_tokens=lease.input_tokens, output_tokens=output)
         return self.pricing.cost_micros(model, usage)
+
+    def _may_eject(self, label: str, model: Optional[str]) -> bool:
+        """Whether the breaker of key ``label`` (or of ``label`` and ``model``) may open now.
+
+        The ejection cap counts both layers: for each model the key has served, a key is
+        out of service if its key breaker or its (key, model) breaker is not closed, and
+        at most ``max_ejection_fraction`` of the keys serving the model (never fewer than
+        one) may be out at once. Each layer's own pool cap still applies as well.
+        """
+        rt = self._runtimes.get(label)
+        if rt is None:
+            return True
+        # A key breaker tripping matters for every model it serves that is not already out.
+        models = [model] if model is not None else [m for m in list(rt.models_seen) if not self._model_out(label, m)]
+        fraction = self.pool_config.max_ejection_fraction
+        for m in models:
+            serving = [other for other in self._runtimes.values() if other.key.serves(m)]
+            out = sum(1 for other in serving if other.key.label != label and self._out_for(other.key.label, m))
+            if out + 1 > max(1, math.floor(fraction * len(serving) + 1e-9)):
+                return False
+        return True
+
+    def _model_out(self, label: str, model: str) -> bool:
+        found = self.breakers.find(f"{label}/{model}")
+        return found is not None and found.status != "closed"
+
+    def _out_for(self, label: str, model: str) -> bool:
+        found = self.breakers.find(label)
+        return (found is not None and found.status != "closed") or self._model_out(label, model)
 
     def _released(self) -> None:
         # Waking waiters costs a lock round trip per call; skip it when nobody waits (a
@@ -619,12 +781,18 @@ class Gateway:
         tag: Optional[str],
         deadline: float,
         cancel: Optional[CancellationToken],
+        api_request: Any = None,
     ) -> _Lease:
-        """Choose a key and take its capacity, breaker admission and budget reservation."""
+        """Choose a key and take its capacity, breaker admission and budget reservation.
+
+        A key whose own budget refuses the reservation is skipped like a limited key; the
+        `BudgetExceededError` is raised when every candidate refuses. A refusal by the
+        gateway or tag budget concerns every key, so it is raised at once.
+        """
         max_output = request.max_output_tokens or DEFAULT_MAX_OUTPUT_TOKENS
-        wait_until = min(deadline, self._now() + self.pool_config.rate_limit_wait_s)
-        # The same bound on the real clock, so an injected clock that stands still cannot spin forever.
-        real_until = time.monotonic() + self.pool_config.rate_limit_wait_s
+        cache_writes = self._has_budget and request_has_cache_breakpoints(request)
+        over_budget: Dict[str, BudgetExceededError] = {}
+        wait_until = real_until = math.nan  # set when a first look finds no key free
         avoided = set(avoid)
         while True:
             if cancel is not None:
@@ -639,27 +807,39 @@ class Gateway:
                     f"every key for model {request.model!r} is disabled (bad credentials or exhausted quota); "
                     "reset them with Gateway.reset_key"
                 )
+            if over_budget:
+                pairs = [p for p in pairs if p[0].key.label not in over_budget]
+                if not pairs:
+                    raise _every_key_over_budget(request.model, over_budget)
             fresh = [p for p in pairs if p[0].key.label not in avoided] or pairs
-            candidates = []
-            by_label: Dict[str, Tuple[_KeyRuntime, Target]] = {}
-            for rt, t in fresh:
-                price = self.pricing.price(t.model)
-                cost = estimate_request_micros(input_tokens, max_output, price) if price is not None else None
-                candidates.append(Candidate(rt.key, rt.limiter.in_flight, self.latency.get(rt.key.label), cost))
-                by_label[rt.key.label] = (rt, t)
             tokens = input_tokens + max_output
-            for candidate in self.strategy.order(candidates):
-                rt, target = by_label[candidate.label]
-                lease = self._try(rt, target, tokens, input_tokens, max_output)
+            refused_here = False
+            ordered = fresh if len(fresh) == 1 else self._ordered(fresh, input_tokens, max_output, cache_writes)
+            for rt, target in ordered:
+                lease = self._try(rt, target, tokens, input_tokens, max_output, cache_writes, api_request)
                 if lease is not None:
                     try:
                         lease.reservation = self._reserve(lease, tag)
+                    except BudgetExceededError as refusal:
+                        lease.record(Outcome("neutral"))
+                        lease.release(self, sent=False)
+                        if refusal.scope != f"key:{rt.key.label}":
+                            raise
+                        over_budget[rt.key.label] = refusal
+                        refused_here = True
+                        continue
                     except BaseException:
                         lease.record(Outcome("neutral"))
                         lease.release(self, sent=False)
                         raise
                     return lease
+            if refused_here:
+                continue  # look again without the keys that are out of budget
             # Nobody admits the call now: wait for the earliest key, within the bound.
+            if math.isnan(wait_until):
+                wait_until = min(deadline, self._now() + self.pool_config.rate_limit_wait_s)
+                # The same bound on the real clock, so an injected clock that stands still cannot spin forever.
+                real_until = time.monotonic() + self.pool_config.rate_limit_wait_s
             waits = []
             for rt, t in fresh:
                 breaker_wait = self.breakers.for_key(rt.key.label).time_until_probe()
@@ -675,6 +855,24 @@ class Gateway:
             # A concurrency slot (inf) frees only when a call ends: wait for that signal.
             pause = wait_until - now if math.isinf(earliest) else max(earliest, 0.001)
             self._pause(min(pause, wait_until - now), cancel)
+
+    def _ordered(
+        self, pairs: List[Tuple[_KeyRuntime, Target]], input_tokens: int, max_output: int, cache_writes: bool
+    ) -> List[Tuple[_KeyRuntime, Target]]:
+        """``pairs`` in the order the strategy prefers (one pair needs no ordering)."""
+        candidates = []
+        by_label: Dict[str, Tuple[_KeyRuntime, Target]] = {}
+        for rt, t in pairs:
+            price = self.pricing.price(t.model)
+            cost = (
+                estimate_request_micros(input_tokens, max_output, price, cache_writes=cache_writes)
+                if price is not None
+                else None
+            )
+            latency = self.latency.measured(rt.key.label)
+            candidates.append(Candidate(rt.key, rt.limiter.in_flight, latency, cost))
+            by_label[rt.key.label] = (rt, t)
+        return [by_label[candidate.label] for candidate in self.strategy.order(candidates)]
 
     def _raise_unavailable(
         self, model: str, pairs: List[Tuple[_KeyRuntime, Target]], tokens: int, earliest: float
@@ -714,33 +912,43 @@ class Gateway:
             cancel.raise_if_cancelled()
 
     def _try(
-        self, rt: _KeyRuntime, target: Target, tokens: int, input_tokens: int, max_output: int
+        self,
+        rt: _KeyRuntime,
+        target: Target,
+        tokens: int,
+        input_tokens: int,
+        max_output: int,
+        cache_writes: bool,
+        api_request: Any,
     ) -> Optional[_Lease]:
-        key_breaker = self.breakers.for_key(rt.key.label)
-        if not key_breaker.available():
+        # Breakers first (admission of a closed breaker is one read), then capacity: a key
+        # whose breaker refuses takes no rate-limit units.
+        key_permit = self.breakers.for_key(rt.key.label).acquire()
+        if key_permit is None:
             return None
-        model_breaker = None
+        admitted: List[BreakerPermit] = [key_permit]
         if self.pool_config.per_model_breakers:
-            model_breaker = self.breakers.for_model(rt.key.label, target.model)
-            rt.models_seen.add(target.model)
-        if model_breaker is not None and not model_breaker.available():
-            return None
+            if target.model not in rt.models_seen:
+                rt.models_seen.add(target.model)
+            model_permit = self.breakers.for_model(rt.key.label, target.model).acquire()
+            if model_permit is None:
+                key_permit.neutral()
+                return None
+            admitted.append(model_permit)
         permit = rt.limiter.try_acquire(tokens)
         if permit is None:
+            for taken in admitted:
+                taken.neutral()
             return None
-        admitted: List[BreakerPermit] = []
-        for breaker in (key_breaker, model_breaker):
-            if breaker is None:
-                continue
-            bp = breaker.acquire()
-            if bp is None:
-                for taken in admitted:
-                    taken.neutral()
-                permit.release(sent=False)
-                return None
-            admitted.append(bp)
-        estimate = self._estimate(target.model, input_tokens, max_output)
-        return _Lease(rt, target, permit, admitted, None, estimate, input_tokens)
+        rt.report_in_flight()  # a long call shows in the shared in-flight count at once
+        try:
+            estimate = self._estimate(target.model, input_tokens, max_output, cache_writes, api_request)
+        except BaseException:
+            for taken in admitted:
+                taken.neutral()
+            permit.release(sent=False)
+            raise
+        return _Lease(rt, target, permit, admitted, None, estimate, input_tokens, max_output, api_request)
 
     def _reserve(self, lease: _Lease, tag: Optional[str]) -> Optional[BudgetReservation]:
         if not self._has_budget:
@@ -754,6 +962,8 @@ class Gateway:
         rt = lease.runtime
         lease.record(outcome)
         if outcome.kind == RATE_LIMITED:
+            # Retry-After, or for a 429 without one the reset of its exhausted rate-limit
+            # window (read from the headers by `omnillm.provider_errors`).
             retry_after = outcome.retry_after
             rt.limiter.cooldown(retry_after if retry_after is not None else DEFAULT_RATE_LIMIT_COOLDOWN_S)
         elif outcome.kind == DISABLE:
@@ -765,13 +975,13 @@ class Gateway:
     def _observe_success(self, lease: _Lease, latency: float, rate_limit: Any) -> None:
         lease.record(Outcome(SUCCESS))
         self.latency.observe(lease.runtime.key.label, max(0.0, latency))
+        if lease.runtime.stats_add is not None:
+            lease.runtime.stats_add(lease.runtime.key.label, latency_s=max(0.0, latency))
         if rate_limit is not None:
             lease.runtime.limiter.observe(rate_limit)
 
     def _next_call_id(self) -> int:
-        with self._calls_lock:
-            self._calls += 1
-            return self._calls
+        return next(self._calls)
 
     def _retry_delay(
         self, error: BaseException, attempts: int, started: float, deadline: float, *, elsewhere: bool = False
@@ -895,12 +1105,26 @@ class Gateway:
         attempts = 0
         avoid: List[str] = []
         while True:
-            lease = self._lease(probe, targets, input_tokens, avoid=avoid, tag=tag, deadline=deadline, cancel=cancel)
+            lease = self._lease(
+                probe,
+                targets,
+                input_tokens,
+                avoid=avoid,
+                tag=tag,
+                deadline=deadline,
+                cancel=cancel,
+                api_request=None if generation else request,
+            )
             attempts += 1
             rt = lease.runtime
             provider_model = rt.key.provider_model(lease.target.model)
             sent = request if provider_model == model else dataclasses.replace(request, model=provider_model)
-            info = AttemptInfo(call_id, attempts, rt.key.label, rt.key.provider, lease.target.model)
+            # Built only when a hook listens (a frozen dataclass per attempt is not free).
+            info = (
+                AttemptInfo(call_id, attempts, rt.key.label, rt.key.provider, lease.target.model)
+                if self._hooked()
+                else None
+            )
             if spec is not None:  # each key may speak another protocol: fit the schema to this one
                 try:
                     sent = _adapted(spec, sent, rt.client)
@@ -908,7 +1132,8 @@ class Gateway:
                     lease.record(Outcome("neutral"))
                     lease.release(self, sent=False)
                     raise
-            self._emit("request_start", info)
+            if info is not None:
+                self._emit("request_start", info)
             began = self._now()
             try:
                 exchange = rt.client.execute(sent, timeout=self._timeout(deadline), cancel=cancel, headers=headers)
@@ -919,7 +1144,8 @@ class Gateway:
                 else:
                     lease.record(Outcome("neutral"))
                 lease.release(self, sent=not isinstance(error, CancelledError))
-                self._emit("failure", dataclasses.replace(info, latency_s=self._now() - began, error=error))
+                if info is not None:
+                    self._emit("failure", dataclasses.replace(info, latency_s=self._now() - began, error=error))
                 if cancelled or isinstance(error, CancelledError):
                     raise CancelledError("the call was cancelled") from None
                 avoid.append(rt.key.label)  # the next attempt prefers another key or target
@@ -933,7 +1159,8 @@ class Gateway:
                             retryable=True,
                         ) from error
                     raise
-                self._emit("retry", dataclasses.replace(info, error=error, delay_s=delay))
+                if info is not None:
+                    self._emit("retry", dataclasses.replace(info, error=error, delay_s=delay))
                 logger.info(
                     "omnillm: retrying call %d after %s on %s in %.3fs",
                     call_id,
@@ -950,12 +1177,12 @@ class Gateway:
             response = exchange.response
             usage = getattr(response, "usage", None)
             usage = usage if isinstance(usage, Usage) else _usage_of(response)
-            cost = lease.settle(self, usage)
+            cost = lease.settle(self, usage, response=response)
             self._observe_success(lease, exchange.latency, exchange.rate_limit)
             rt.count(tokens=usage.total if usage is not None else 0, spent=cost)
             if isinstance(response, LlmResponse):
                 response.cost_micros = cost
-            if self._hooks["success"]:
+            if info is not None:
                 self._emit("success", dataclasses.replace(info, latency_s=exchange.latency, cost_micros=cost))
             if spec is not None and isinstance(response, LlmResponse):
                 # Parsed inside the middleware chain, so an answer that does not fit is never cached.
@@ -1015,12 +1242,27 @@ class Gateway:
         """Run many requests on the pool; yields results in input order.
 
         The first failure is raised when reached, unless ``return_exceptions`` is true,
-        in which case the exception is yielded in its place.
+        in which case the exception is yielded in its place. At most twice
+        ``PoolConfig.max_workers`` requests are submitted ahead of the one being
+        yielded, so a long or endless iterable is consumed as results are taken, not
+        all at once; the first window is submitted before this returns.
         """
-        futures = [self.submit(r, **kwargs) for r in requests]
+        self._check_open()
+        window = 2 * self.pool_config.max_workers
+        source = iter(requests)
+        pending: collections.deque[concurrent.futures.Future[ApiResponse]] = collections.deque()
+        for r in source:
+            pending.append(self.submit(r, **kwargs))
+            if len(pending) >= window:
+                break
 
         def results() -> Iterator[Union[ApiResponse, BaseException]]:
-            for future in futures:
+            while pending:
+                future = pending.popleft()
+                if len(pending) < window:
+                    for r in source:
+                        pending.append(self.submit(r, **kwargs))
+                        break
                 if return_exceptions:
                     error = future.exception()
                     yield error if error is not None else future.result()
@@ -1055,30 +1297,58 @@ class Gateway:
     def pool_status(self) -> PoolStatus:
         """One `KeyStatus` per key plus the budgets (plain data; no secret)."""
         keys = []
+        shared_stats = getattr(self.state, "key_stats", None)
+        shared = shared_stats(list(self._runtimes)) if callable(shared_stats) else None
         for label, rt in self._runtimes.items():
             breaker = self.breakers.for_key(label)
             circuit = breaker.status
             limits = rt.limiter.snapshot()
-            cooling = rt.limiter.time_until_available(0) > 0 and not math.isinf(rt.limiter.time_until_available(0))
+            wait = rt.limiter.time_until_available(0)
+            cooling = wait > 0 and not math.isinf(wait)
+            model_circuits = {}
+            for model in sorted(rt.models_seen):
+                found = self.breakers.find(f"{label}/{model}")
+                if found is not None and found.status != "closed":
+                    model_circuits[model] = found.status
             health = {"open": "ejected", "half_open": "probing", "disabled": "disabled"}.get(circuit, "healthy")
+            if health == "healthy" and model_circuits:
+                health = "degraded"
             if health == "healthy" and cooling:
                 health = "cooling down"
             with rt.lock:
-                keys.append(
-                    KeyStatus(
-                        provider=rt.key.provider,
-                        label=label,
-                        health=health,
-                        circuit=circuit,
-                        in_flight=rt.limiter.in_flight,
-                        requests=rt.requests,
-                        tokens=rt.tokens,
-                        limits=limits,
-                        latency_ewma_s=self.latency.get(label),
-                        errors=dict(rt.errors),
-                        spent_micros=rt.spent_micros,
-                    )
+                requests, tokens = rt.window_counts()
+                counts: Dict[str, Any] = {
+                    "in_flight": rt.limiter.in_flight,
+                    "errors": dict(rt.errors),
+                    "spent_micros": rt.spent_micros,
+                    "total_requests": rt.requests,
+                    "total_tokens": rt.tokens,
+                }
+            seen = shared.get(label) if shared is not None else None
+            if seen is not None:
+                # Every worker's totals from the shared backend; the sliding-window counts
+                # and the latency average stay this worker's own.
+                counts = {
+                    "in_flight": int(seen.get("in_flight", counts["in_flight"])),
+                    "errors": dict(seen.get("errors", counts["errors"])),
+                    "spent_micros": int(seen.get("spent_micros", counts["spent_micros"])),
+                    "total_requests": int(seen.get("requests", counts["total_requests"])),
+                    "total_tokens": int(seen.get("tokens", counts["total_tokens"])),
+                }
+            keys.append(
+                KeyStatus(
+                    provider=rt.key.provider,
+                    label=label,
+                    health=health,
+                    circuit=circuit,
+                    requests=requests,
+                    tokens=tokens,
+                    limits=limits,
+                    latency_ewma_s=self.latency.get(label),
+                    model_circuits=model_circuits,
+                    **counts,
                 )
+            )
         total = self.budgets.total.snapshot() if self.budgets.total is not None else None
         backend_status = getattr(self.state, "status", None)
         state = backend_status() if callable(backend_status) else None
@@ -1107,6 +1377,7 @@ class Gateway:
         # pool's threads do not exist there, and in-flight reservations belong to the
         # parent: rebuild every piece of runtime state from the configuration.
         spent = {label: rt.spent_micros for label, rt in self._runtimes.items()}
+        in_flight_tokens = {label: rt.limiter.in_flight_tokens for label, rt in self._runtimes.items()}
         config = dict(self._config)
         state = self.state
         # In-memory state is copied with nothing in flight; a shared backend is reconnected.
@@ -1121,6 +1392,9 @@ class Gateway:
                 hook()
         for label, value in spent.items():
             self._runtimes[label].spent_micros = value
+        if isinstance(state, InMemoryState):  # a private copy: refund the parent's in-flight token charges
+            for label, tokens in in_flight_tokens.items():
+                self._runtimes[label].limiter.refund_tokens(tokens)
 
 
 def _target(value: Union[Target, Tuple[str, str], str], model: str) -> Target:
@@ -1132,6 +1406,23 @@ def _target(value: Union[Target, Tuple[str, str], str], model: str) -> Target:
         provider, _, name = value.partition("/")
         return Target(provider, name)
     raise ConfigurationError(f"route {model!r}: a target is Target(provider, model), a pair or 'provider/model'")
+
+
+def _every_key_over_budget(model: str, refusals: Mapping[str, BudgetExceededError]) -> BudgetExceededError:
+    """One error for a call that every candidate key's own budget refused (the roomiest is reported)."""
+    roomiest = max(refusals.values(), key=lambda e: e.available)
+    labels = ", ".join(sorted(refusals))
+    return BudgetExceededError(
+        f"every key for model {model!r} is over its own budget ({labels}); the call may cost up to "
+        f"{roomiest.needed} micro-USD and the most any key has left is {roomiest.available}",
+        scope=roomiest.scope,
+        needed=roomiest.needed,
+        available=roomiest.available,
+    )
+
+
+def _non_negative(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
 
 
 def _usd(name: str, value: Optional[float]) -> Optional[int]:
@@ -1337,9 +1628,12 @@ class GatewayStream:
         usage = partial.usage
         if usage is not None and not inner.completed:
             # Usage seen mid-stream may predate most of the output: charge the larger view.
+            produced_tokens = math.ceil(produced / 4)
+            if lease.max_output:
+                produced_tokens = min(produced_tokens, lease.max_output)  # the provider stops there
             estimated = Usage(
                 input_tokens=max(usage.input_tokens, lease.input_tokens),
-                output_tokens=max(usage.output_tokens, math.ceil(produced / 4)),
+                output_tokens=max(usage.output_tokens, produced_tokens),
             )
             usage = estimated
         cost = lease.settle(gw, usage, produced)
@@ -1429,8 +1723,14 @@ class GatewayBuilder:
         return self
 
     def budget_limit_usd(self, limit: float, *, window: Optional[str] = None) -> GatewayBuilder:
-        """A gateway-wide budget in US dollars (optionally per UTC ``day`` or ``month``)."""
+        """A gateway-wide budget in US dollars (``window``: reset every budget each UTC ``day`` or ``month``)."""
         self._options["budget_limit_usd"] = limit
+        if window is not None or "budget_window" not in self._options:
+            self._options["budget_window"] = window
+        return self
+
+    def budget_window(self, window: Optional[str]) -> GatewayBuilder:
+        """Reset every budget (gateway, key and tag) each UTC ``day`` or ``month`` (None: never)."""
         self._options["budget_window"] = window
         return self
 

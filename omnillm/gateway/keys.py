@@ -103,9 +103,8 @@ class KeyConfig:
 
     def provider_model(self, model: str) -> str:
         """The model name to send to the provider for a request that asked for ``model``."""
-        if isinstance(self.models, Mapping):
-            return str(self.models.get(model, model))
-        return model
+        models = self.models  # None, or the read-only table `__post_init__` made
+        return model if models is None else str(models.get(model, model))  # type: ignore[attr-defined]
 
     def __hash__(self) -> int:
         return hash((self.provider, self.label))

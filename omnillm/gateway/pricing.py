@@ -26,7 +26,7 @@ import warnings
 from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Dict, Iterator, List, Mapping, Optional, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from ..errors import ConfigurationError
 from ..model import (
@@ -82,6 +82,9 @@ class Price:
     (``cached_input`` and ``cache_write`` default to ``input`` when None: no discount,
     no surcharge). ``per_image`` is per generated image, ``per_audio_minute`` per minute
     of audio transcribed, ``per_million_chars`` per million characters of speech.
+    ``image_variants`` gives per-image rates that differ by size and quality, as
+    ``(variant, rate)`` pairs where a variant is ``"1024x1792/hd"``, ``"1024x1792"`` or
+    ``"hd"`` (`Price.image_rate` tries them in that order, then ``per_image``).
     ``long_context`` replaces this price for a whole request whose prompt has more than
     ``long_context_threshold`` tokens. ``source`` says where the numbers come from.
     """
@@ -96,12 +99,17 @@ class Price:
     long_context_threshold: Optional[int] = None
     long_context: Optional[Price] = None
     source: str = ""
+    image_variants: Tuple[Tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("input", "output", "cached_input", "cache_write", "per_image", "per_audio_minute"):
             _rate(name, getattr(self, name))
         _rate("per_million_chars", self.per_million_chars)
         _rate("long_context_threshold", self.long_context_threshold)
+        for entry in self.image_variants:
+            if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str) and entry[0]):
+                raise ConfigurationError(f"price: image_variants entries are (variant, rate) pairs, not {entry!r}")
+            _rate(f"image_variants[{entry[0]!r}]", entry[1])
         if (self.long_context is None) != (self.long_context_threshold is None):
             raise ConfigurationError("price: long_context and long_context_threshold go together")
         if self.long_context is not None and self.long_context.long_context is not None:
@@ -121,6 +129,7 @@ class Price:
         long_context_threshold: Optional[int] = None,
         long_context: Optional[Price] = None,
         source: str = "",
+        image_variants: Optional[Mapping[str, Number]] = None,
     ) -> Price:
         """A price from USD amounts (per million tokens, per image, ...), converted exactly."""
 
@@ -138,7 +147,17 @@ class Price:
             long_context_threshold=long_context_threshold,
             long_context=long_context,
             source=source,
+            image_variants=tuple((name, usd_to_micros(v)) for name, v in (image_variants or {}).items()),
         )
+
+    def image_rate(self, size: Optional[str] = None, quality: Optional[str] = None) -> int:
+        """Micro-dollars per image of ``size`` and ``quality`` (None: the provider's default, ``per_image``)."""
+        if self.image_variants:
+            variants = dict(self.image_variants)
+            for name in (f"{size}/{quality}", size, quality):
+                if name is not None and name in variants:
+                    return variants[name]
+        return self.per_image or 0
 
     def for_prompt(self, prompt_tokens: int) -> Price:
         """The price that applies to a request whose prompt has ``prompt_tokens`` tokens."""
@@ -217,6 +236,108 @@ def audio_cost_micros(seconds: float, price: Price) -> int:
 def speech_cost_micros(characters: int, price: Price) -> int:
     """The cost of synthesising ``characters`` characters of speech, rounded up."""
     return _ceil_div(_tokens("characters", characters) * (price.per_million_chars or 0), PER_MILLION)
+
+
+# --------------------------------------------------------------------------- other endpoint families
+
+TRANSCRIPTION_BYTES_PER_SECOND = 750
+"""Audio bytes per second assumed when bounding a transcription's length before the call.
+
+6 kbit/s, the lowest bitrate in common use (Opus voice); real uploads (MP3, WAV, M4A) are
+denser, so the bound overstates the duration rather than understating it. A gateway's
+``max_audio_seconds`` caps it when the caller knows better.
+"""
+AUDIO_TOKENS_PER_SECOND = 10
+"""Audio input tokens per second of speech, for transcription models billed by tokens (a bound)."""
+TRANSCRIPT_TOKENS_PER_SECOND = 10
+"""Transcript tokens per second of audio: speech runs at about 3 words a second; a bound."""
+SPEECH_TOKENS_PER_CHAR = 2
+"""Audio output tokens per input character for speech models billed by tokens (a bound)."""
+IMAGE_OUTPUT_TOKENS = 6240
+"""Output tokens of one image for image models billed by tokens: the largest size at high quality."""
+
+
+def _family(request: Any) -> str:
+    family = getattr(request, "family", None)
+    return str(getattr(family, "value", family or ""))
+
+
+def _token_micros(price: Price, input_tokens: int, output_tokens: int) -> int:
+    rates = price.for_prompt(input_tokens)
+    return _ceil_div(input_tokens * rates.input + output_tokens * rates.output, PER_MILLION)
+
+
+def transcription_seconds_bound(audio_bytes: int, max_audio_seconds: Optional[float] = None) -> float:
+    """The longest the audio of ``audio_bytes`` bytes can plausibly last (see `TRANSCRIPTION_BYTES_PER_SECOND`)."""
+    seconds = audio_bytes / TRANSCRIPTION_BYTES_PER_SECOND
+    return seconds if max_audio_seconds is None else min(seconds, max_audio_seconds)
+
+
+def estimate_api_micros(
+    request: Any, price: Price, *, input_tokens: int, max_audio_seconds: Optional[float] = None
+) -> Optional[int]:
+    """The worst-case cost of an image, speech or transcription request; None for other families.
+
+    Images: ``n`` images at the rate of the requested size and quality (or, for models
+    billed by tokens, `IMAGE_OUTPUT_TOKENS` each), plus the prompt. Speech: every input
+    character (or `SPEECH_TOKENS_PER_CHAR` output tokens a character). Transcription: the
+    duration bound of `transcription_seconds_bound` at the per-minute rate or at
+    `AUDIO_TOKENS_PER_SECOND` + `TRANSCRIPT_TOKENS_PER_SECOND` tokens a second, whichever
+    is higher.
+    """
+    family = _family(request)
+    if family == "image_generation":
+        n = getattr(request, "n", None) or 1
+        per_image = price.image_rate(getattr(request, "size", None), getattr(request, "quality", None))
+        tokens_out = 0 if price.output == 0 else n * IMAGE_OUTPUT_TOKENS
+        return n * per_image + _token_micros(price, input_tokens, tokens_out)
+    if family == "audio_speech":
+        chars = len(getattr(request, "input", "") or "")
+        return speech_cost_micros(chars, price) + _token_micros(price, input_tokens, chars * SPEECH_TOKENS_PER_CHAR)
+    if family == "audio_transcription":
+        seconds = transcription_seconds_bound(len(getattr(request, "audio", b"") or b""), max_audio_seconds)
+        whole = math.ceil(seconds)
+        by_tokens = _token_micros(
+            price, whole * AUDIO_TOKENS_PER_SECOND + input_tokens, whole * TRANSCRIPT_TOKENS_PER_SECOND
+        )
+        return max(audio_cost_micros(seconds, price), by_tokens)
+    return None
+
+
+def api_cost_micros(request: Any, response: Any, price: Price, reserved: int) -> Optional[int]:
+    """The actual cost of an image, speech or transcription call from its response; None for other families.
+
+    Token usage, when the response reports it, is billed at the token rates. Images add
+    the per-image rate for each image returned. A transcription without token usage is
+    billed by its reported duration; with neither, and a speech model billed by tokens
+    (responses carry no usage), the call is charged ``reserved``: nothing says it cost less.
+    """
+    family = _family(request)
+    if family not in ("image_generation", "audio_speech", "audio_transcription"):
+        return None
+    usage = getattr(response, "usage", None)
+    tokens_in = int(getattr(usage, "input_tokens", None) or 0)
+    tokens_out = int(getattr(usage, "output_tokens", None) or 0)
+    by_tokens = _token_micros(price, tokens_in, tokens_out) if (tokens_in or tokens_out) else None
+    if family == "image_generation":
+        images = len(getattr(response, "images", None) or [])
+        per_image = price.image_rate(getattr(request, "size", None), getattr(request, "quality", None))
+        if by_tokens is None and price.output > 0:
+            return reserved
+        return images * per_image + (by_tokens or 0)
+    if family == "audio_speech":
+        by_chars = speech_cost_micros(len(getattr(request, "input", "") or ""), price)
+        if by_tokens is not None:
+            return by_chars + by_tokens
+        return reserved if price.output > 0 else by_chars
+    if by_tokens is not None:
+        return by_tokens
+    duration = getattr(response, "duration", None)
+    if duration is None:
+        duration = getattr(usage, "seconds", None)
+    if isinstance(duration, (int, float)) and math.isfinite(duration) and duration >= 0:
+        return audio_cost_micros(float(duration), price)
+    return reserved
 
 
 # --------------------------------------------------------------------------- table
@@ -438,7 +559,19 @@ _PRICES: Dict[str, Price] = {
     "text-embedding-3-small": _gpt("0.02", "0", source=_OPENAI_OLD),
     "text-embedding-3-large": _gpt("0.13", "0", source=_OPENAI_OLD),
     "gpt-image-1": _gpt("5", "40", "1.25", source=_OPENAI_OLD),
-    "dall-e-3": Price.usd("0", "0", per_image="0.04", source=_OPENAI_OLD + " (standard 1024x1024)"),
+    "dall-e-3": Price.usd(
+        "0",
+        "0",
+        per_image="0.04",
+        image_variants={
+            "1024x1792/hd": "0.12",
+            "1792x1024/hd": "0.12",
+            "hd": "0.08",
+            "1024x1792": "0.08",
+            "1792x1024": "0.08",
+        },
+        source=_OPENAI_OLD + " (standard 1024x1024; HD and tall/wide sizes cost more)",
+    ),
     "whisper-1": Price.usd("0", "0", per_audio_minute="0.006", source=_OPENAI_OLD),
     "gpt-4o-transcribe": Price.usd("2.50", "10", per_audio_minute="0.006", source=_OPENAI_OLD),
     "gpt-4o-mini-transcribe": Price.usd("1.25", "5", per_audio_minute="0.003", source=_OPENAI_OLD),
@@ -501,22 +634,37 @@ class Pricing:
     ) -> None:
         if missing not in MISSING_PRICE_POLICIES:
             raise ConfigurationError(f"pricing: missing must be 'refuse' or 'zero', not {missing!r}")
-        self.table = table if not overrides else table.with_prices(overrides)
         self.missing = missing
         self._lock = threading.Lock()
         self._warned: set[str] = set()
-        # The table never changes after construction: remember each model's lookup (which
-        # tries several name forms) so the hot path is one dict hit.
-        self._memo: Dict[str, Optional[Price]] = {}
+        # Each model's lookup (which tries several name forms) is remembered so the hot
+        # path is one dict hit. The table and its memo are swapped together, as one
+        # tuple, by `set_prices`: a lookup never stores an old table's price in a new memo.
+        first = table if not overrides else table.with_prices(overrides)
+        self._current: Tuple[PriceTable, Dict[str, Optional[Price]]] = (first, {})
+
+    @property
+    def table(self) -> PriceTable:
+        """The `PriceTable` in force."""
+        return self._current[0]
+
+    def set_prices(self, prices: Mapping[str, Price], *, as_of: Optional[str] = None) -> None:
+        """Add or replace prices on a live gateway (thread-safe; calls already reserved keep their estimate)."""
+        for model, price in prices.items():
+            if not isinstance(model, str) or not isinstance(price, Price):
+                raise ConfigurationError(f"pricing: set_prices takes model names mapped to Price values, not {model!r}")
+        with self._lock:
+            self._current = (self._current[0].with_prices(prices, as_of=as_of), {})
 
     def price(self, model: str) -> Optional[Price]:
         """The price of ``model``, or None."""
+        table, memo = self._current
         try:
-            return self._memo[model]
+            return memo[model]
         except KeyError:
-            if len(self._memo) >= _MEMO_LIMIT:  # callers may name any model: stay bounded
-                self._memo.clear()
-            found = self._memo[model] = self.table.get(model)
+            if len(memo) >= _MEMO_LIMIT:  # callers may name any model: stay bounded
+                memo.clear()
+            found = memo[model] = table.get(model)
             return found
 
     def require(self, model: str) -> Optional[Price]:
@@ -641,6 +789,14 @@ __all__ = [
     "image_cost_micros",
     "audio_cost_micros",
     "speech_cost_micros",
+    "estimate_api_micros",
+    "api_cost_micros",
+    "transcription_seconds_bound",
+    "TRANSCRIPTION_BYTES_PER_SECOND",
+    "AUDIO_TOKENS_PER_SECOND",
+    "TRANSCRIPT_TOKENS_PER_SECOND",
+    "SPEECH_TOKENS_PER_CHAR",
+    "IMAGE_OUTPUT_TOKENS",
     "Pricing",
     "MissingPriceWarning",
     "MISSING_PRICE_POLICIES",

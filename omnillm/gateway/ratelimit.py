@@ -67,29 +67,30 @@ class Permit:
 
     def __init__(self, limiter: KeyLimiter, tokens: int) -> None:
         self._limiter = limiter
-        self._lock = threading.Lock()
-        self._open = True
+        # Exactly-once without a lock per permit: list.pop is atomic, so only one of
+        # several racing settle/release calls gets the token.
+        self._token = [True]
         self.tokens = tokens
         """The estimated tokens charged at acquisition."""
 
     @property
     def open(self) -> bool:
         """True until the permit is settled or released."""
-        return self._open
+        return bool(self._token)
 
     def _close(self) -> bool:
-        with self._lock:
-            if not self._open:
-                return False
-            self._open = False
-            return True
+        try:
+            self._token.pop()
+        except IndexError:
+            return False
+        return True
 
     def settle(self, actual_tokens: int) -> bool:
         """The call ran and used ``actual_tokens``: correct the token charge and free the slot."""
         _check_tokens(self._limiter.name, actual_tokens)
         if not self._close():
             return False
-        self._limiter._finish(self.tokens - actual_tokens, refund_request=False)
+        self._limiter._finish(self.tokens - actual_tokens, refund_request=False, charged=self.tokens)
         return True
 
     def release(self, *, sent: bool = True) -> bool:
@@ -101,7 +102,7 @@ class Permit:
         """
         if not self._close():
             return False
-        self._limiter._finish(self.tokens, refund_request=not sent)
+        self._limiter._finish(self.tokens, refund_request=not sent, charged=self.tokens)
         return True
 
     def __enter__(self) -> Permit:
@@ -116,7 +117,7 @@ class Permit:
         self.release()
 
     def __repr__(self) -> str:
-        state = "open" if self._open else "closed"
+        state = "open" if self._token else "closed"
         return f"Permit(key={self._limiter.name!r}, tokens={self.tokens}, {state})"
 
 
@@ -149,6 +150,7 @@ class KeyLimiter:
         self._request_hint: Optional[_Hint] = None
         self._token_hint: Optional[_Hint] = None
         self._in_flight = 0
+        self._in_flight_tokens = 0
 
     @classmethod
     def from_key(
@@ -163,6 +165,17 @@ class KeyLimiter:
     def in_flight(self) -> int:
         """Calls holding an open permit from this limiter (in this process)."""
         return self._in_flight
+
+    @property
+    def in_flight_tokens(self) -> int:
+        """Tokens charged to the token bucket by the calls still in flight (their estimates)."""
+        return self._in_flight_tokens
+
+    def refund_tokens(self, tokens: int) -> None:
+        """Give ``tokens`` back to the token bucket (a forked child refunds its parent's calls in flight)."""
+        _check_tokens(self.name, tokens)
+        if self._tokens is not None and tokens > 0:
+            self._state.bucket_put([(self._tokens, float(tokens))], self._now())
 
     def _takes(self, tokens: int) -> List[Tuple[BucketSpec, float]]:
         takes: List[Tuple[BucketSpec, float]] = []
@@ -206,18 +219,20 @@ class KeyLimiter:
         """
         _check_tokens(self.name, tokens)
         now = self._now()
+        takes = self._takes(tokens)
         with self._lock:
             if self._hint_wait(now, tokens) > 0:
                 return None
-            if self._state.bucket_take(self._takes(tokens), now) > 0:
+            if takes and self._state.bucket_take(takes, now) > 0:  # no local limit: no bucket to take from
                 return None
             for hint, amount in ((self._request_hint, 1), (self._token_hint, tokens)):
                 if hint is not None and now < hint.until:
                     hint.remaining -= amount
             self._in_flight += 1
+            self._in_flight_tokens += tokens
         return Permit(self, tokens)
 
-    def _finish(self, token_refund: int, *, refund_request: bool) -> None:
+    def _finish(self, token_refund: int, *, refund_request: bool, charged: int = 0) -> None:
         now = self._now()
         puts: List[Tuple[BucketSpec, float]] = []
         if self._tokens is not None and token_refund != 0:
@@ -237,6 +252,7 @@ class KeyLimiter:
             if refund_request and hint is not None and now < hint.until:
                 hint.remaining += 1
             self._in_flight -= 1
+            self._in_flight_tokens -= charged
 
     # ------------------------------------------------------------------ provider hints
 

@@ -285,27 +285,87 @@ end
 return 1
 """
 
-SLOT_ACQUIRE = """
--- KEYS[1] the pool's counter; ARGV[1] the cap ('' for none). Returns 1 when a slot was taken.
-local taken = tonumber(redis.call('GET', KEYS[1]) or '0')
-if ARGV[1] ~= '' and taken >= tonumber(ARGV[1]) then
-  return 0
+# Ejection slots: KEYS[1] the pool's sorted set of holders. A holder is either a claim
+# ``c:<owner>:<n>`` scored with its expiry in server ms (taken by `slot_acquire`, not yet
+# backed by a stored breaker record) or ``b:<breaker>`` scored +inf (bound by the
+# `BREAKER_SWAP` that stored the breaker as ejected). A claim whose taker died before its
+# swap runs out; a bound holder whose breaker record is gone or no longer ejected is
+# dropped by the next acquire or count: nothing leaks for good, and no TTL is needed (the
+# set is deleted by Redis once empty). ``bind:<breaker>`` names the pool a breaker holds
+# its slot in, so that the swap that un-ejects it can drop the holder in the same step.
+_SLOTS = """
+local function slot_holders(key, pool, prefix, now)
+  if redis.call('TYPE', key).ok == 'string' then
+    -- A counter from before holders were tracked: it cannot say whose slots it counts.
+    redis.call('DEL', key)
+  end
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. int(now))
+  for _, holder in ipairs(redis.call('ZRANGEBYSCORE', key, '+inf', '+inf')) do
+    local name = string.sub(holder, 3)
+    local raw = redis.call('GET', prefix .. 'breaker:' .. name)
+    local held = false
+    if raw then
+      local ok, record = pcall(cjson.decode, raw)
+      -- A record this script cannot read keeps its slot: dropping it could over-eject.
+      held = (not ok) or record.ejected == true
+    end
+    if not held then
+      redis.call('ZREM', key, holder)
+      if redis.call('GET', prefix .. 'bind:' .. name) == pool then
+        redis.call('DEL', prefix .. 'bind:' .. name)
+      end
+    end
+  end
+  return redis.call('ZCARD', key)
 end
-redis.call('INCR', KEYS[1])
-return 1
 """
 
-SLOT_RELEASE = """
--- KEYS[1] the pool's counter; never below zero.
-local taken = tonumber(redis.call('GET', KEYS[1]) or '0')
-if taken > 0 then
-  redis.call('DECR', KEYS[1])
+SLOT_ACQUIRE = (
+    _COMMON
+    + _SLOTS
+    + """
+-- ARGV: pool, cap ('' for none), claim id, claim ms, key prefix. Returns 1 when a slot was taken.
+local now = now_ms()
+local taken = slot_holders(KEYS[1], ARGV[1], ARGV[5], now)
+if ARGV[2] ~= '' and taken >= tonumber(ARGV[2]) then
+  return 0
 end
+redis.call('ZADD', KEYS[1], int(now + tonumber(ARGV[4])), ARGV[3])
 return 1
+"""
+)
+
+SLOT_COUNT = (
+    _COMMON
+    + _SLOTS
+    + """
+-- ARGV: pool, key prefix. Returns how many slots are held, after dropping stale holders.
+return slot_holders(KEYS[1], ARGV[1], ARGV[2], now_ms())
+"""
+)
+
+SLOT_RELEASE = """
+-- KEYS[1] the pool's holders; ARGV: the claim to drop ('' for any one claim of the owner), owner's claim prefix.
+if redis.call('TYPE', KEYS[1]).ok ~= 'zset' then
+  return 0
+end
+if ARGV[1] ~= '' then
+  return redis.call('ZREM', KEYS[1], ARGV[1])
+end
+for _, holder in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if string.sub(holder, 1, #ARGV[2]) == ARGV[2] then
+    return redis.call('ZREM', KEYS[1], holder)
+  end
+end
+return 0
 """
 
 BREAKER_SWAP = """
--- KEYS[1] the record; ARGV: expected serialized record ('' for none), new record, ttl ms (0: keep).
+-- KEYS[1] the record, KEYS[2] the breaker's bind key, KEYS[3] (when binding) the pool's holders.
+-- ARGV: expected serialized record ('' for none), new record, ttl ms (0: keep), breaker name,
+-- slot action ('bind': the new record is ejected, the old was not; 'unbind': the reverse; ''),
+-- the claim to bind, its pool, the key prefix.
+-- Returns 0 when refused, 1 when stored, or the pool whose slot an unbind gave back.
 local current = redis.call('GET', KEYS[1]) or ''
 if current ~= ARGV[1] then
   return 0
@@ -314,6 +374,25 @@ if tonumber(ARGV[3]) > 0 then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 else
   redis.call('SET', KEYS[1], ARGV[2])
+end
+local holder = 'b:' .. ARGV[4]
+if ARGV[5] == 'bind' and KEYS[3] then
+  if redis.call('TYPE', KEYS[3]).ok == 'string' then
+    redis.call('DEL', KEYS[3])
+  end
+  -- The claim becomes the breaker's: it lasts as long as the record says ejected.
+  redis.call('ZREM', KEYS[3], ARGV[6])
+  redis.call('ZADD', KEYS[3], '+inf', holder)
+  redis.call('SET', KEYS[2], ARGV[7])
+elseif ARGV[5] == 'unbind' then
+  local pool = redis.call('GET', KEYS[2])
+  if pool then
+    redis.call('DEL', KEYS[2])
+    if redis.call('TYPE', ARGV[8] .. 'slots:' .. pool).ok == 'zset' then
+      redis.call('ZREM', ARGV[8] .. 'slots:' .. pool, holder)
+    end
+    return pool
+  end
 end
 return 1
 """
@@ -336,6 +415,27 @@ end
 return 0
 """
 
+KEY_STATS = """
+-- KEYS: per gateway key, its traffic counters (hash) then its calls in flight by owner (hash).
+-- ARGV[1] the owner liveness key prefix. Returns per gateway key {counters as a flat list,
+-- calls in flight summed over owners still alive}; the entries of dead owners are dropped.
+local out = {}
+for i = 1, #KEYS, 2 do
+  local total = 0
+  local held = redis.call('HGETALL', KEYS[i + 1])
+  for j = 1, #held, 2 do
+    if redis.call('EXISTS', ARGV[1] .. held[j]) == 1 then
+      total = total + tonumber(held[j + 1])
+    else
+      redis.call('HDEL', KEYS[i + 1], held[j])
+    end
+  end
+  table.insert(out, redis.call('HGETALL', KEYS[i]))
+  table.insert(out, total)
+end
+return out
+"""
+
 SCRIPTS = {
     "budget_reserve": BUDGET_RESERVE,
     "budget_settle": BUDGET_SETTLE,
@@ -345,8 +445,10 @@ SCRIPTS = {
     "semaphore_sync": SEMAPHORE_SYNC,
     "slot_acquire": SLOT_ACQUIRE,
     "slot_release": SLOT_RELEASE,
+    "slot_count": SLOT_COUNT,
     "breaker_swap": BREAKER_SWAP,
     "cooldown_set": COOLDOWN_SET,
+    "key_stats": KEY_STATS,
 }
 """Every script by the operation it implements."""
 

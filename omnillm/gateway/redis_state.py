@@ -7,8 +7,8 @@ by all, and a 429's cooldown applies to every worker using the key. Install the 
 ``pip install omnillm[redis]`` (the `redis` client, imported only when a backend is made).
 
 Every operation that changes state is one Lua script (`omnillm.gateway.redis_lua`),
-atomic on the server (reads are single commands), and every script that needs the time
-reads the server's clock, so the callers' clocks (``now`` arguments) are ignored.
+atomic on the server (most reads are single commands), and every script that needs the
+time reads the server's clock, so the callers' clocks (``now`` arguments) are ignored.
 Breaker records and cooldowns read within the last ``read_cache_s`` (50 ms) are served
 from memory; a compare-and-set the server refuses drops the cached record. Breaker
 records are stamped with `shared_clock`: Redis
@@ -17,7 +17,15 @@ monotonic clock in between. Keys are ``<prefix><kind>:<name>``; those that can g
 stale expire: token buckets once they would be full again, concurrency holdings after
 ``holder_ttl_s`` without their owner refreshing them, closed breakers after
 ``breaker_ttl_s``, daily and monthly budget windows a while after the window ends,
-cooldowns when they run out. All-time budgets never expire.
+cooldowns when they run out, an ejection slot claimed for a trip after
+``slot_claim_ttl_s`` unless the trip's record was stored (the slot then lasts exactly as
+long as the record says ejected), per-key traffic counters ``stats_ttl_s`` after the
+key's last call. All-time budgets never expire.
+
+Per-key traffic (`key_stats_add`, `key_stats`): requests, tokens, spending, errors,
+latency and calls in flight, counted in the process and sent at most every
+``stats_flush_s`` with a breaker read that goes to Redis anyway, so that a status page
+can show what every worker did.
 
 Budgets: each reservation is stored under its id with a lease (``lease_ttl_s``): a
 worker killed mid-call cannot hold its money forever; a lease that runs out is
@@ -48,6 +56,7 @@ knows it holds. See ``docs/deployment.rst``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -85,6 +94,9 @@ _WINDOW_TTL_S = {re.compile(r"@\d{4}-\d{2}-\d{2}$"): 3 * 86400.0, re.compile(r"@
 # Replies Redis gives while it cannot serve (loading, a replica, out of memory, a
 # failover): an outage, not a bug.
 _UNAVAILABLE_CODES = ("OOM", "READONLY", "LOADING", "MASTERDOWN", "BUSY", "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS")
+
+CLOCK_DRIFT = 1e-4
+"""The rate error assumed between a worker's monotonic clock and the Redis server's (100 ppm) in `clock_error_bound`."""
 
 # Journal entries replayed per pipeline round trip.
 _REPLAY_BATCH = 200
@@ -191,6 +203,31 @@ class _Entry:
     actual: int = 0
 
 
+@dataclass
+class _KeyCounts:
+    """One key's traffic since the last flush, and this process's calls in flight on it."""
+
+    requests: int = 0
+    tokens: int = 0
+    spent_micros: int = 0
+    latency_us: int = 0
+    latencies: int = 0
+    errors: Optional[Dict[str, int]] = None
+    in_flight: Optional[int] = None
+
+    def merge(self, other: _KeyCounts) -> None:
+        self.requests += other.requests
+        self.tokens += other.tokens
+        self.spent_micros += other.spent_micros
+        self.latency_us += other.latency_us
+        self.latencies += other.latencies
+        for name, count in (other.errors or {}).items():
+            self.errors = self.errors or {}
+            self.errors[name] = self.errors.get(name, 0) + count
+        if self.in_flight is None:
+            self.in_flight = other.in_flight
+
+
 class RedisStateBackend:
     """`StateBackend` on a Redis server shared by every worker process; see the module docstring.
 
@@ -217,6 +254,9 @@ class RedisStateBackend:
         replay_window_s: float = 86400.0,
         holder_ttl_s: float = 600.0,
         breaker_ttl_s: float = 86400.0,
+        slot_claim_ttl_s: float = 30.0,
+        stats_flush_s: float = 1.0,
+        stats_ttl_s: float = 7 * 86400.0,
         clock_sync_s: float = 10.0,
         read_cache_s: float = 0.05,
         client: Any = None,
@@ -237,6 +277,7 @@ class RedisStateBackend:
         self._done_ms = _ms(_positive("replay_window_s", replay_window_s))
         self._holder_ms = _ms(_positive("holder_ttl_s", holder_ttl_s))
         self._breaker_ms = _ms(_positive("breaker_ttl_s", breaker_ttl_s))
+        self._claim_ms = _ms(_positive("slot_claim_ttl_s", slot_claim_ttl_s))
         self._clock_sync_s = _positive("clock_sync_s", clock_sync_s)
         if isinstance(read_cache_s, bool) or not isinstance(read_cache_s, (int, float)) or not 0 <= read_cache_s < 60:
             raise ConfigurationError(
@@ -262,6 +303,9 @@ class RedisStateBackend:
             replay_window_s=replay_window_s,
             holder_ttl_s=holder_ttl_s,
             breaker_ttl_s=breaker_ttl_s,
+            slot_claim_ttl_s=slot_claim_ttl_s,
+            stats_flush_s=stats_flush_s,
+            stats_ttl_s=stats_ttl_s,
             clock_sync_s=clock_sync_s,
             read_cache_s=read_cache_s,
             now=now,
@@ -272,6 +316,10 @@ class RedisStateBackend:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         """This backend's identity in Redis: concurrency units it holds are counted under it."""
         self._owner_key = f"{prefix}owner:{self.owner}"
+        # Ejection slots this thread claimed and has not yet bound to a breaker record or
+        # given back, and slots a swap of this thread already gave back (see `slot_release`).
+        self._slot_thread = threading.local()
+        self._claims = itertools.count(1)
 
         # Outage bookkeeping.
         self._mode_lock = threading.Lock()
@@ -305,7 +353,14 @@ class RedisStateBackend:
         self._clock_lock = threading.Lock()
         self._offset = time.time() - now()
         self._synced_at = -math.inf
+        self._sync_rtt = math.inf
         self._clock_last = -math.inf
+        # Per-key traffic counters waiting to be sent (see `key_stats_add`).
+        self._stats_lock = threading.Lock()
+        self._stats: Dict[str, _KeyCounts] = {}
+        self._stats_flushed = now()
+        self._stats_flush_s = _positive("stats_flush_s", stats_flush_s)
+        self._stats_ms = _ms(_positive("stats_ttl_s", stats_ttl_s))
 
     def _connect(self, url: str) -> Any:
         try:
@@ -335,7 +390,11 @@ class RedisStateBackend:
         return RedisStateBackend(self._url, client=self._given_client, **self._config)
 
     def close(self) -> None:
-        """Close the connections this backend opened (not those of a caller-supplied client)."""
+        """Send the per-key counters still waiting, then close the connections this backend opened.
+
+        A caller-supplied client is left open.
+        """
+        self._flush_stats()
         if self._given_client is None:
             self._client.close()
 
@@ -494,6 +553,7 @@ class RedisStateBackend:
             "budgets_on_unavailable": self.budgets_on_unavailable,
             "outages": self._outages,
             "journal": journal,
+            "clock_error_bound_s": self.clock_error_bound(),
         }
         if self._down:
             out["down_for_s"] = max(0.0, self._now() - self._down_since)
@@ -532,7 +592,9 @@ class RedisStateBackend:
                 client=client,
             )
         if entry.kind == "slot_release":
-            return self._scripts["slot_release"](keys=[self._key("slots", entry.name)], client=client)
+            return self._scripts["slot_release"](
+                keys=[self._key("slots", entry.name)], args=[entry.rid, self._claim_prefix], client=client
+            )
         return client.delete(self._key("cooldown", entry.name))
 
     def _replay(self) -> int:
@@ -802,25 +864,65 @@ class RedisStateBackend:
 
     # ------------------------------------------------------------------ slots
 
+    @property
+    def _claim_prefix(self) -> str:
+        return f"c:{self.owner}:"
+
+    def _slot_claims(self) -> Tuple[List[Tuple[str, str]], Dict[str, int]]:
+        """This thread's open claims (pool, claim id), oldest first, and the slots its last swap gave back."""
+        local = self._slot_thread
+        if not hasattr(local, "claims"):
+            local.claims = []
+            local.returned = {}
+        return local.claims, local.returned
+
     def slot_acquire(self, pool: str, cap: Optional[int]) -> bool:
-        """Take one slot of ``pool`` if fewer than ``cap`` are taken (None: no cap); True if taken."""
+        """Claim one slot of ``pool`` if fewer than ``cap`` are held (None: no cap); True if claimed.
+
+        The claim runs out after ``slot_claim_ttl_s`` unless a `breaker_swap` of this
+        thread stores the breaker as ejected first, which binds the slot to that record
+        (`EjectionGuard` takes the slot right before that swap): a worker killed between
+        the two does not hold the slot for good.
+        """
+        claim = f"{self._claim_prefix}{next(self._claims)}"
         ok, result, _ = self._attempt(
-            lambda: self._scripts["slot_acquire"](keys=[self._key("slots", pool)], args=["" if cap is None else cap])
+            lambda: self._scripts["slot_acquire"](
+                keys=[self._key("slots", pool)],
+                args=[pool, "" if cap is None else cap, claim, self._claim_ms, self.prefix],
+            )
         )
         if ok:
+            if result:
+                self._slot_claims()[0].append((pool, claim))
             return bool(result)
+        # Taken locally: an older claim of this thread is not the one to give back for it.
+        self._slot_claims()[0].clear()
         return self._local.slot_acquire(pool, cap)
 
     def slot_release(self, pool: str) -> None:
-        """Give back one slot of ``pool`` (where it was taken: locally during an outage, else in Redis)."""
+        """Give back one slot of ``pool``: this thread's latest claim, or where it was taken.
+
+        After a swap that stored a breaker as no longer ejected, the slot is already back
+        (the swap gave it back atomically): the release that follows it does nothing.
+        """
+        claims, returned = self._slot_claims()
+        if returned.get(pool, 0) > 0:
+            returned[pool] -= 1
+            return
+        for n in range(len(claims) - 1, -1, -1):
+            if claims[n][0] == pool:
+                self._finish(_Entry("slot_release", pool, claims.pop(n)[1]))
+                return
         if self._down and self._local.slot_count(pool) > 0:
             self._local.slot_release(pool)
             return
         self._finish(_Entry("slot_release", pool))
 
     def slot_count(self, pool: str) -> int:
-        """How many slots of ``pool`` are taken."""
-        ok, result, _ = self._attempt(lambda: self._client.get(self._key("slots", pool)))
+        """How many slots of ``pool`` are held (stale holders dropped first)."""
+        ok, result, _ = self._attempt(
+            lambda: self._scripts["slot_count"](keys=[self._key("slots", pool)], args=[pool, self.prefix])
+        )
         if ok:
             return int(result or 0)
         return self._local.slot_count(pool)
@@ -834,7 +936,7 @@ class RedisStateBackend:
         if cached is not None and not self._down and self._now() - cached[0] < self._read_cache_s:
             return cached[1]
         fetched = self._now()
-        ok, raw, _ = self._attempt(lambda: self._client.get(self._key("breaker", name)))
+        ok, raw, _ = self._attempt(lambda: self._get_with_stats(self._key("breaker", name)))
         if ok:
             record = None if raw is None else decode_breaker(name, raw)
             if raw is None:
@@ -859,10 +961,29 @@ class RedisStateBackend:
         idle = isinstance(new, BreakerState) and new.status == "closed" and not new.ejected
         ttl = self._breaker_ms if idle else 0
         before = "" if expected is None else encode_breaker(expected)
+        was_ejected = isinstance(expected, BreakerState) and expected.ejected
+        now_ejected = isinstance(new, BreakerState) and new.ejected
+        claims, returned = self._slot_claims()
+        returned.clear()
+        # `EjectionGuard` claims a slot right before the swap that uses it: only the
+        # latest claim can be this swap's; older ones were abandoned (they run out in Redis).
+        del claims[:-1]
+        keys = [self._key("breaker", name), self._key("bind", name)]
+        action, pool, claim = "", "", ""
+        if now_ejected and not was_ejected:
+            action = "bind"
+            if claims:
+                pool, claim = claims[0]
+                keys.append(self._key("slots", pool))
+        elif was_ejected and not now_ejected:
+            action = "unbind"
+        args = [before, encoded, ttl, name, action, claim, pool, self.prefix]
         written = self._now()
-        ok, result, _ = self._attempt(
-            lambda: self._scripts["breaker_swap"](keys=[self._key("breaker", name)], args=[before, encoded, ttl])
-        )
+        ok, result, _ = self._attempt(lambda: self._scripts["breaker_swap"](keys=keys, args=args))
+        if ok and result and claim:
+            claims.clear()
+        if ok and isinstance(result, (bytes, str)):
+            returned[result.decode() if isinstance(result, bytes) else result] = 1
         if ok:
             if result and self._read_cache_s > 0 and isinstance(new, BreakerState):
                 self._breaker_cache[name] = (written, new)
@@ -908,6 +1029,157 @@ class RedisStateBackend:
         self._cooldown_cache.pop(name, None)
         self._finish(_Entry("cooldown_clear", name))
 
+    # ------------------------------------------------------------------ per-key traffic
+
+    def key_stats_add(
+        self,
+        label: str,
+        *,
+        requests: int = 0,
+        tokens: int = 0,
+        spent_micros: int = 0,
+        error: Optional[str] = None,
+        latency_s: Optional[float] = None,
+        in_flight: Optional[int] = None,
+    ) -> None:
+        """Count traffic on key ``label`` in the shared view (`key_stats`); no round trip of its own.
+
+        The counts wait in the process and travel with the next breaker read that goes
+        to Redis at least ``stats_flush_s`` after the last flush (one pipeline, one round
+        trip), or on their own once twice that has passed without one. ``in_flight`` is
+        this process's current number of calls on the key (a gauge: the last value wins).
+        """
+        for field, value in (("requests", requests), ("tokens", tokens), ("spent_micros", spent_micros)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigurationError(f"key_stats_add({label!r}): {field} must be a non-negative integer")
+        if in_flight is not None and (isinstance(in_flight, bool) or not isinstance(in_flight, int) or in_flight < 0):
+            raise ConfigurationError(f"key_stats_add({label!r}): in_flight must be a non-negative integer or None")
+        with self._stats_lock:
+            counts = self._stats.get(label)
+            if counts is None:
+                counts = self._stats[label] = _KeyCounts()
+            counts.requests += requests
+            counts.tokens += tokens
+            counts.spent_micros += spent_micros
+            if error is not None:
+                counts.errors = counts.errors or {}
+                counts.errors[error] = counts.errors.get(error, 0) + 1
+            if latency_s is not None and math.isfinite(latency_s):
+                counts.latency_us += max(0, round(latency_s * 1e6))
+                counts.latencies += 1
+            if in_flight is not None:
+                counts.in_flight = in_flight
+            overdue = self._now() - self._stats_flushed >= 2 * self._stats_flush_s
+        if overdue:
+            self._flush_stats()
+
+    def _take_stats(self, *, due_only: bool) -> Optional[Dict[str, _KeyCounts]]:
+        now = self._now()
+        with self._stats_lock:
+            if not self._stats or (due_only and now - self._stats_flushed < self._stats_flush_s):
+                return None
+            batch, self._stats = self._stats, {}
+            self._stats_flushed = now
+            return batch
+
+    def _restore_stats(self, batch: Dict[str, _KeyCounts]) -> None:
+        """Put back counts that did not reach Redis (a batch whose reply was lost may count twice)."""
+        with self._stats_lock:
+            for label, counts in batch.items():
+                current = self._stats.get(label)
+                if current is None:
+                    self._stats[label] = counts
+                else:
+                    current.merge(counts)
+
+    def _queue_stats(self, pipe: Any, batch: Dict[str, _KeyCounts]) -> None:
+        for label, c in batch.items():
+            key = self._key("keystats", label)
+            fields = {
+                "requests": c.requests,
+                "tokens": c.tokens,
+                "spent_micros": c.spent_micros,
+                "latency_us": c.latency_us,
+                "latencies": c.latencies,
+            }
+            fields.update({f"error:{name}": count for name, count in (c.errors or {}).items()})
+            for field, amount in fields.items():
+                if amount:
+                    pipe.hincrby(key, field, amount)
+            pipe.pexpire(key, self._stats_ms)
+            if c.in_flight is not None:
+                live = self._key("inflight", label)
+                pipe.hset(live, self.owner, c.in_flight)
+                pipe.pexpire(live, self._stats_ms)
+        # In-flight counts are summed over owners whose liveness key is there.
+        pipe.set(self._owner_key, "1", px=self._holder_ms)
+
+    def _get_with_stats(self, key: str) -> Any:
+        """GET ``key``, carrying the waiting per-key counts in the same round trip when they are due."""
+        batch = self._take_stats(due_only=True)
+        if batch is None:
+            return self._client.get(key)
+        pipe = self._client.pipeline(transaction=False)
+        pipe.get(key)
+        self._queue_stats(pipe, batch)
+        try:
+            # Counter replies are not checked: a bad one must not fail the read it rides on.
+            value = pipe.execute(raise_on_error=False)[0]
+        except Exception:
+            self._restore_stats(batch)
+            raise
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    def _flush_stats(self) -> None:
+        batch = self._take_stats(due_only=False)
+        if batch is None:
+            return
+
+        def run() -> None:
+            pipe = self._client.pipeline(transaction=False)
+            self._queue_stats(pipe, batch)
+            pipe.execute(raise_on_error=False)
+
+        ok, _, _ = self._attempt(run)
+        if not ok:
+            self._restore_stats(batch)
+
+    def key_stats(self, labels: Sequence[str]) -> Optional[Dict[str, Dict[str, Any]]]:
+        """Every process's traffic on each key in ``labels`` (this process's counts sent first); None while away.
+
+        Per label: ``requests``, ``tokens``, ``spent_micros``, ``errors`` (by error class),
+        ``latency_mean_s`` (None before the first success) and ``in_flight`` (summed over
+        the processes still alive). Counters are kept ``stats_ttl_s`` after a key's last
+        call; another process's counts arrive within about ``stats_flush_s``.
+        """
+        self._flush_stats()
+        keys: List[str] = []
+        for label in labels:
+            keys += [self._key("keystats", label), self._key("inflight", label)]
+
+        def run() -> Any:
+            return self._scripts["key_stats"](keys=keys, args=[f"{self.prefix}owner:"])
+
+        ok, reply, _ = self._attempt(run)
+        if not ok or reply is None:
+            return None
+        out: Dict[str, Dict[str, Any]] = {}
+        for n, label in enumerate(labels):
+            flat, in_flight = reply[2 * n], reply[2 * n + 1]
+            fields = {(k.decode() if isinstance(k, bytes) else str(k)): int(v) for k, v in zip(flat[::2], flat[1::2])}
+            latencies = fields.get("latencies", 0)
+            out[label] = {
+                "requests": fields.get("requests", 0),
+                "tokens": fields.get("tokens", 0),
+                "spent_micros": fields.get("spent_micros", 0),
+                "errors": {k[len("error:") :]: v for k, v in sorted(fields.items()) if k.startswith("error:")},
+                "latency_mean_s": fields.get("latency_us", 0) / 1e6 / latencies if latencies else None,
+                "in_flight": int(in_flight),
+            }
+        return out
+
     # ------------------------------------------------------------------ clock
 
     def shared_clock(self) -> Optional[Clock]:
@@ -927,6 +1199,7 @@ class RedisStateBackend:
                     # The reply was made somewhere in the round trip: assume its middle.
                     self._offset = int(seconds) + int(micros) / 1e6 - (before + after) / 2
                     self._synced_at = after
+                    self._sync_rtt = max(0.0, after - before)
             finally:
                 self._clock_lock.release()
         value = local + self._offset
@@ -935,6 +1208,21 @@ class RedisStateBackend:
                 return self._clock_last
             self._clock_last = value
         return value
+
+    def clock_error_bound(self) -> float:
+        """How far (seconds) `clock` may now be from the server's clock: inf before the first sync.
+
+        The server answered ``TIME`` somewhere within the last sync's round trip, so the
+        estimate was within half of it; since then the local monotonic clock may have
+        drifted by `CLOCK_DRIFT` of the time elapsed. A clock held still after a sync
+        moved the estimate back (it never goes backwards) is off by the hold on top.
+        See ``docs/deployment.rst``.
+        """
+        if math.isinf(self._synced_at):
+            return math.inf
+        local = self._now()
+        held = max(0.0, self._clock_last - (local + self._offset))
+        return held + self._sync_rtt / 2 + CLOCK_DRIFT * max(0.0, local - self._synced_at)
 
 
 __all__ = [

@@ -30,6 +30,7 @@ agree.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from dataclasses import dataclass
@@ -188,6 +189,13 @@ class StateBackend(Protocol):
         ...
 
 
+def _without_probes(record: object) -> object:
+    """A breaker record with no probe in flight (records are opaque here: any dataclass with ``probes``)."""
+    if getattr(record, "probes", 0) and dataclasses.is_dataclass(record) and not isinstance(record, type):
+        return dataclasses.replace(record, probes=0)
+    return record
+
+
 class InMemoryState:
     """`StateBackend` for one process: lock-free-style CAS loops on `AtomicInt` cells.
 
@@ -214,8 +222,10 @@ class InMemoryState:
     def forked(self) -> InMemoryState:
         """A copy for a forked child: what was spent stays, nothing is in flight.
 
-        Reservations and concurrency slots held at fork time belong to the parent's
-        calls; the child starts with them empty, and with fresh locks.
+        Reservations, concurrency slots and half-open probe slots held at fork time
+        belong to the parent's calls, which never report back in the child: the child
+        starts with them empty, and with fresh locks. (Token-bucket charges of calls in
+        flight are refunded by the gateway, which knows them: `KeyLimiter.in_flight_tokens`.)
         """
         child = InMemoryState()
         for name, cell in list(self._budgets.items()):
@@ -227,7 +237,7 @@ class InMemoryState:
             name: list(entry) for name, entry in list(self._buckets.items()) if not name.endswith("/concurrency")
         }
         child._slots = {pool: AtomicInt(cell.get()) for pool, cell in list(self._slots.items())}
-        child._breakers = dict(self._breakers)
+        child._breakers = {name: _without_probes(record) for name, record in list(self._breakers.items())}
         child._cooldowns = dict(self._cooldowns)
         return child
 

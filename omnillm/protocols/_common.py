@@ -7,9 +7,10 @@ ever lets a bare KeyError or TypeError escape on malformed input.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, FrozenSet, List, Optional, Tuple
+import math
+from typing import Any, Dict, FrozenSet, List, Optional, Tuple, Type, Union
 
-from ..errors import DecodeError
+from ..errors import DecodeError, EncodeError
 from ..model import BuiltinTool, CacheControl, Extensions
 from ..report import LossLog
 
@@ -248,22 +249,117 @@ def data_url(media_type: str, data: str) -> str:
     return f"data:{media_type};base64,{data}"
 
 
-def dump_arguments(value: Any) -> str:
-    """Serialise a tool-call arguments object the way OpenAI does (compact, key order kept)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+# One encoder for every wire body: compact like the providers, non-ASCII kept, and no
+# NaN/Infinity (they are not JSON; a peer's parser would reject the body).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def reject_json_constant(name: str) -> Any:
+    """A ``parse_constant`` hook for `json.loads`: NaN and Infinity are not JSON."""
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def dumps(value: Any, protocol: str, path: str = "", error: Type[Union[DecodeError, EncodeError]] = EncodeError) -> str:
+    """Serialise ``value`` as compact JSON; a value JSON cannot hold raises ``error`` with its path.
+
+    NaN and infinities, objects nested past the interpreter's recursion limit, and values
+    of non-JSON types all raise (by default `EncodeError`) naming ``protocol`` and the
+    path of the offending value under ``path``.
+    """
+    try:
+        return _ENCODER.encode(value)
+    except (ValueError, TypeError, RecursionError):
+        where, problem = unencodable(value)
+        raise error(protocol, under(path, where), problem) from None
+
+
+def loads(text: Union[str, bytes], protocol: str, path: str = "") -> Any:
+    """Parse JSON text; invalid JSON or nesting past the recursion limit raises `DecodeError`."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise DecodeError(protocol, path, "invalid JSON: nested too deeply to parse") from None
+    except ValueError as exc:
+        raise DecodeError(protocol, path, f"invalid JSON: {exc}") from None
+
+
+#: Nesting deeper than this is reported as too deep (the codecs recurse once or twice per
+#: level and the interpreter's default recursion limit is 1000).
+MAX_DEPTH = 400
+
+
+def unencodable(value: Any) -> Tuple[str, str]:
+    """Find what in ``value`` JSON cannot hold: (relative path, problem).
+
+    Walks iteratively (the value may be too deep for recursion): the first non-finite
+    number, non-JSON type, or container nested more than `MAX_DEPTH` levels.
+    """
+    stack: List[Tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, where, depth = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return where, f"{item!r} is not a valid JSON number"
+        if isinstance(item, (dict, list, tuple)):
+            if depth >= MAX_DEPTH:
+                return _shorten(where), f"nested more than {MAX_DEPTH} levels deep"
+            if isinstance(item, dict):
+                for k, v in reversed(list(item.items())):
+                    if not isinstance(k, (str, int, float, bool)) and k is not None:
+                        return where, f"object key {k!r} is not a string"
+                    stack.append((v, join(where, str(k)), depth + 1))
+            else:
+                for i in range(len(item) - 1, -1, -1):
+                    stack.append((item[i], index(where, i), depth + 1))
+        elif item is not None and not isinstance(item, (str, int, float, bool)):
+            return where, f"a {type(item).__name__} is not a JSON value"
+    return "", "not expressible as JSON"
+
+
+def under(path: str, relative: str) -> str:
+    """Join a base JSON path and a path relative to it."""
+    if not relative:
+        return path
+    if not path or relative.startswith("["):
+        return path + relative
+    return f"{path}.{relative}"
+
+
+def _shorten(path: str, limit: int = 120) -> str:
+    return path if len(path) <= limit else path[:limit] + "..."
+
+
+def too_deep(protocol: str, raw: Any, error: Type[Union[DecodeError, EncodeError]] = DecodeError) -> Exception:
+    """The error for a body whose nesting overflowed a codec's recursion (built, not raised)."""
+    where, problem = unencodable(raw)
+    if "nested" not in problem:
+        where, problem = "", "nested too deeply to convert"
+    return error(protocol, where, problem)
+
+
+def dump_arguments(value: Any, protocol: str = "", path: str = "", decoding: bool = True) -> str:
+    """Serialise a tool-call arguments object the way OpenAI does (compact, key order kept).
+
+    A value JSON cannot hold (NaN, nesting past the recursion limit) raises `DecodeError`
+    while decoding, `EncodeError` while encoding (``decoding=False``).
+    """
+    try:
+        return _ENCODER.encode(value)
+    except (ValueError, TypeError, RecursionError):
+        return dumps(value, protocol, path, DecodeError if decoding else EncodeError)
 
 
 def load_arguments(text: str) -> Tuple[Any, bool]:
     """Parse tool-call argument text into an object: (value, True), or ({"_raw": text}, False).
 
     Protocols whose arguments are an object cannot hold invalid JSON, so the raw text is
-    kept under ``_raw`` rather than dropped (loss L-TOOL-ARGS-INVALID-JSON).
+    kept under ``_raw`` rather than dropped (loss L-TOOL-ARGS-INVALID-JSON). Text that is
+    not strict JSON (NaN, Infinity) or is nested too deeply to parse counts as invalid.
     """
     if text == "":
         return {}, True
     try:
-        value = json.loads(text)
-    except ValueError:
+        value = json.loads(text, parse_constant=reject_json_constant)
+    except (ValueError, RecursionError):
         return {"_raw": text}, False
     if not isinstance(value, dict):
         return {"_raw": text}, False

@@ -87,6 +87,7 @@ from ._common import (
     load_arguments,
     parse_data_url,
     restore_extensions,
+    too_deep,
     with_extension,
 )
 
@@ -225,7 +226,7 @@ def _decode_tool_use(block: Obj, path: str) -> ToolCallPart:
     return ToolCallPart(
         id=_r.req_str(block, "id", path),
         name=_r.req_str(block, "name", path),
-        arguments=dump_arguments(_r.req_obj(block, "input", path)),
+        arguments=dump_arguments(_r.req_obj(block, "input", path), PROTOCOL, join(path, "input")),
         cache_control=_r.cache_control(block, "cache_control", path),
         extensions=_ext(block, _TOOL_USE_KEYS),
     )
@@ -370,7 +371,7 @@ def _decode_reasoning(
     return config, True
 
 
-def decode_request(raw: Dict[str, Any]) -> LlmRequest:
+def _decode_request(raw: Dict[str, Any]) -> LlmRequest:
     """Decode a Messages create body into an `LlmRequest`."""
     body = _r.obj(raw, "")
     unknown = extras(body, _REQUEST_KEYS)
@@ -477,7 +478,7 @@ def _decode_usage(raw: Obj, path: str) -> Usage:
     )
 
 
-def decode_response(raw: Dict[str, Any]) -> LlmResponse:
+def _decode_response(raw: Dict[str, Any]) -> LlmResponse:
     """Decode a Messages response (``anthropic.types.Message``) into an `LlmResponse`."""
     body = _r.obj(raw, "")
     kind = _r.opt_str(body, "type", "")
@@ -651,7 +652,7 @@ class _Encoder:
                 join(path, "arguments"),
                 f"tool call arguments are not a JSON object; {PROTOCOL} gets them under '_raw'",
             )
-        elif part.arguments and dump_arguments(value) != part.arguments:
+        elif part.arguments and dump_arguments(value, PROTOCOL, join(path, "arguments"), False) != part.arguments:
             self.lose(
                 "L-TOOL-ARGS-FORMAT",
                 join(path, "arguments"),
@@ -1093,7 +1094,7 @@ def _encode_sampling(request: LlmRequest, out: Obj, enc: _Encoder) -> None:
         enc.lose("L-N-CANDIDATES", "n", f"n={request.n}: {PROTOCOL} returns one candidate")
 
 
-def encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+def _encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
     """Encode an `LlmRequest` as a Messages create body, recording what is lost."""
     enc = _Encoder(losses if losses is not None else LossLog(PROTOCOL))
     out: Obj = {"model": request.model}
@@ -1235,7 +1236,9 @@ def _response_reasoning(part: ReasoningPart, path: str, enc: _Encoder) -> Option
     return out
 
 
-def _encode_output(items: List[OutputItem], enc: _Encoder) -> List[Obj]:
+def _encode_output(items: List[OutputItem], enc: _Encoder, message_fields: Obj) -> List[Obj]:
+    """The content blocks of ``items``; this protocol's message-level extension fields go
+    to ``message_fields`` (the Messages response is itself the one assistant message)."""
     content: List[Obj] = []
     for i, item in enumerate(items):
         path = index("output", i)
@@ -1243,6 +1246,10 @@ def _encode_output(items: List[OutputItem], enc: _Encoder) -> List[Obj]:
         if isinstance(item, Message):
             if item.role != "assistant":
                 raise EncodeError(PROTOCOL, join(path, "role"), f"response output message has role {item.role!r}")
+            if item.extensions:
+                # Loss is never silent: other protocols' message fields (chat annotations,
+                # Responses item ids) are reported like every other target does.
+                restore_extensions(message_fields, item.extensions, PROTOCOL, enc.losses, path)
             for j, part in enumerate(item.content):
                 where = index(join(path, "content"), j)
                 if isinstance(part, ReasoningPart):
@@ -1266,15 +1273,16 @@ def _encode_output(items: List[OutputItem], enc: _Encoder) -> List[Obj]:
     return content
 
 
-def encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+def _encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
     """Encode an `LlmResponse` as a Messages response body, recording what is lost."""
     enc = _Encoder(losses if losses is not None else LossLog(PROTOCOL))
+    message_fields: Obj = {}
     out: Obj = {
         "id": response.id,
         "type": "message",
         "role": "assistant",
         "model": response.model,
-        "content": _encode_output(response.output, enc),
+        "content": _encode_output(response.output, enc, message_fields),
         "stop_reason": _stop_reason(response, enc),
         # The API always sends stop_sequence, null unless a custom sequence matched.
         "stop_sequence": response.stop_sequence,
@@ -1289,7 +1297,46 @@ def encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> 
     if response.created:  # 0 is the placeholder other encoders write for "unknown"
         enc.lose("L-CREATED", "created", f"the creation time has no field in {PROTOCOL}")
     restore_extensions(out, response.extensions, PROTOCOL, enc.losses, "")
+    for key, value in message_fields.items():
+        out.setdefault(key, value)
     return out
+
+
+# The public entry points: recursion through nested input becomes a DecodeError/EncodeError.
+
+
+def decode_request(raw: Dict[str, Any]) -> LlmRequest:
+    """Decode a Messages create body into an `LlmRequest`."""
+    try:
+        return _decode_request(raw)
+    except RecursionError:
+        # Python-level recursion (schemas, nested content) overflowed: name where.
+        raise too_deep(PROTOCOL, raw) from None
+
+
+def encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+    """Encode an `LlmRequest` as a Messages create body, recording what is lost."""
+    try:
+        return _encode_request(request, losses)
+    except RecursionError:
+        raise EncodeError(PROTOCOL, "", "nested too deeply to encode") from None
+
+
+def decode_response(raw: Dict[str, Any]) -> LlmResponse:
+    """Decode a Messages response (``anthropic.types.Message``) into an `LlmResponse`."""
+    try:
+        return _decode_response(raw)
+    except RecursionError:
+        # Python-level recursion (schemas, nested content) overflowed: name where.
+        raise too_deep(PROTOCOL, raw) from None
+
+
+def encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+    """Encode an `LlmResponse` as a Messages response body, recording what is lost."""
+    try:
+        return _encode_response(response, losses)
+    except RecursionError:
+        raise EncodeError(PROTOCOL, "", "nested too deeply to encode") from None
 
 
 __all__ = ["PROTOCOL", "decode_request", "decode_response", "encode_request", "encode_response"]

@@ -58,7 +58,7 @@ from ..stream import (
     ToolCallStarted,
     UsageUpdate,
 )
-from ._common import Obj, Reader, dump_arguments, extras, restore_extensions, with_extension
+from ._common import Obj, Reader, dump_arguments, dumps, extras, load_arguments, restore_extensions, with_extension
 
 # Shared with the non-streaming codec so both decode usage and stop reasons identically.
 from .anthropic_messages import _STOP_REASONS as _STOP_FROM_WIRE
@@ -100,7 +100,7 @@ _STREAMED_INPUT_TYPES = frozenset({"server_tool_use", "mcp_tool_use"})
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return dumps(value, PROTOCOL)
 
 
 def _usage_to_wire(usage: Usage) -> Obj:
@@ -164,6 +164,8 @@ class StreamDecoder:
             return []
         try:
             payload = json.loads(data)
+        except RecursionError:
+            raise DecodeError(PROTOCOL, path, "invalid JSON: nested too deeply to parse") from None
         except ValueError as exc:
             raise DecodeError(PROTOCOL, path, f"invalid JSON: {exc}") from None
         payload = _R.obj(payload, path)
@@ -414,7 +416,7 @@ def _parse_object(text: str) -> Any:
     """A server block's streamed input; text that is no JSON object is kept under ``_raw``."""
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {"_raw": text}
     return value if isinstance(value, dict) else {"_raw": text}
 
@@ -425,12 +427,9 @@ def _normalise_arguments(raw: str, start_input: Any) -> str:
     Invalid or incomplete JSON (a call cut short by max_tokens) is kept as received.
     """
     if not raw.strip():
-        return dump_arguments(start_input if isinstance(start_input, dict) else {})
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return raw
-    return dump_arguments(value) if isinstance(value, dict) else raw
+        return dump_arguments(start_input if isinstance(start_input, dict) else {}, PROTOCOL, "input")
+    value, valid = load_arguments(raw)
+    return dump_arguments(value, PROTOCOL, "input") if valid else raw
 
 
 # --------------------------------------------------------------------------- encoder
@@ -794,7 +793,7 @@ class StreamEncoder:
         if text.strip():
             try:
                 valid = isinstance(json.loads(text), dict)
-            except ValueError:
+            except (ValueError, RecursionError):
                 valid = False
             if not valid:
                 self._invalid_arguments.append(f"{path}.arguments")

@@ -119,6 +119,8 @@ from ._common import (
     index,
     join,
     parse_data_url,
+    reject_json_constant,
+    too_deep,
     with_extension,
 )
 
@@ -384,7 +386,12 @@ def _decode_tool_use(block: Obj, value: Any, path: str) -> Part:
     if "type" in d:
         # A server-side (provider-hosted) tool use: no canonical meaning.
         return OpaquePart(source=PROTOCOL, data=block)
-    return ToolCallPart(id=call_id, name=name, arguments=dump_arguments(arguments), extensions=_ext(d, _TOOL_USE_KEYS))
+    return ToolCallPart(
+        id=call_id,
+        name=name,
+        arguments=dump_arguments(arguments, PROTOCOL, join(path, "input")),
+        extensions=_ext(d, _TOOL_USE_KEYS),
+    )
 
 
 def _decode_result_block(value: Any, path: str) -> Part:
@@ -393,7 +400,7 @@ def _decode_result_block(value: Any, path: str) -> Part:
     if kind == "text":
         return TextPart(_R.req_str(block, "text", path))
     if kind == "json":
-        return TextPart(dump_arguments(member), extensions={_JSON_RESULT: {}})
+        return TextPart(dump_arguments(member, PROTOCOL, where), extensions={_JSON_RESULT: {}})
     if kind == "image":
         return _decode_image(block, member, where)
     if kind == "document":
@@ -597,12 +604,14 @@ def _decode_output_config(raw: Obj, request: LlmRequest) -> Optional[Obj]:
     text = _R.req_str(definition, "schema", inner)
     try:
         schema = json.loads(text)
+    except RecursionError:
+        raise _R.fail(join(inner, "schema"), "the schema is nested too deeply to parse") from None
     except ValueError as exc:
         raise _R.fail(join(inner, "schema"), f"expected the JSON text of a schema object: {exc}") from None
     if not isinstance(schema, dict):
         raise _R.fail(join(inner, "schema"), f"expected the JSON text of a schema object, got {describe(schema)}")
     ext = extras(definition, _JSON_SCHEMA_KEYS)
-    if dump_arguments(schema) != text:
+    if dump_arguments(schema, PROTOCOL, join(inner, "schema")) != text:
         ext["schema"] = text  # the original text, written back while the schema is unchanged
     request.output_format = OutputFormat(
         type="json_schema",
@@ -617,7 +626,7 @@ def _decode_output_config(raw: Obj, request: LlmRequest) -> Optional[Obj]:
     return rest if rest else None
 
 
-def decode_request(raw: Dict[str, Any]) -> LlmRequest:
+def _decode_request(raw: Dict[str, Any]) -> LlmRequest:
     """Decode a Converse request (the body, optionally with ``modelId``) into an `LlmRequest`."""
     body = _R.obj(raw, "")
     unknown = extras(body, _REQUEST_KEYS)
@@ -751,7 +760,7 @@ def _decode_output(blocks: List[Any], path: str) -> List[OutputItem]:
     return output
 
 
-def decode_response(raw: Dict[str, Any]) -> LlmResponse:
+def _decode_response(raw: Dict[str, Any]) -> LlmResponse:
     """Decode a Converse response body into an `LlmResponse` (``id`` and ``model`` are ``""``)."""
     body = _R.obj(raw, "")
     unknown = extras(body, _RESPONSE_KEYS)
@@ -945,7 +954,7 @@ class _Encoder:
                 join(path, "arguments"),
                 f"tool call arguments are not JSON; {PROTOCOL} gets them under '_raw'",
             )
-        elif part.arguments and dump_arguments(value) != part.arguments:
+        elif part.arguments and dump_arguments(value, PROTOCOL, join(path, "arguments"), False) != part.arguments:
             self.lose(
                 "L-TOOL-ARGS-FORMAT",
                 join(path, "arguments"),
@@ -991,8 +1000,8 @@ class _Encoder:
     def result_text(self, part: TextPart) -> Obj:
         if _JSON_RESULT in part.extensions:
             try:
-                return {"json": json.loads(part.text)}
-            except ValueError:
+                return {"json": json.loads(part.text, parse_constant=reject_json_constant)}
+            except (ValueError, RecursionError):
                 pass  # the text was edited into something else: it stays text
         return {"text": part.text}
 
@@ -1083,8 +1092,8 @@ def parse_arguments(text: str) -> Tuple[Any, bool]:
     if text == "":
         return {}, True
     try:
-        return json.loads(text), True
-    except ValueError:
+        return json.loads(text, parse_constant=reject_json_constant), True
+    except (ValueError, RecursionError):
         return {"_raw": text}, False
 
 
@@ -1334,7 +1343,7 @@ def _encode_output_format(fmt: OutputFormat, enc: _Encoder) -> Optional[Obj]:
     own = dict(extensions.get(PROTOCOL) or {})
     text = own.pop("schema", None)
     if not isinstance(text, str) or _loads(text) != fmt.schema:
-        text = dump_arguments(fmt.schema)
+        text = dump_arguments(fmt.schema, PROTOCOL, "output_format.schema", False)
     definition: Obj = {"schema": text}
     if fmt.name is not None:
         definition["name"] = fmt.name
@@ -1351,7 +1360,7 @@ def _encode_output_format(fmt: OutputFormat, enc: _Encoder) -> Optional[Obj]:
 def _loads(text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 
@@ -1421,7 +1430,7 @@ def _encode_unsupported(request: LlmRequest, enc: _Encoder, native_fields: bool)
         )
 
 
-def encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+def _encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
     """Encode an `LlmRequest` as a Converse request (with ``modelId`` when it names a model)."""
     enc = _Encoder(losses if losses is not None else LossLog(PROTOCOL))
     out: Obj = {}
@@ -1502,7 +1511,7 @@ def encode_usage(usage: Optional[Usage], losses: LossLog, path: str = "usage") -
         out["cacheReadInputTokens"] = read
     if written is not None:
         out["cacheWriteInputTokens"] = written
-    if usage.reasoning_tokens is not None:
+    if usage.reasoning_tokens:  # a count of 0 loses nothing
         losses.add(
             "L-USAGE-REASONING", join(path, "reasoning_tokens"), f"{PROTOCOL} does not break out reasoning tokens"
         )
@@ -1556,7 +1565,7 @@ def _encode_output(items: List[OutputItem], enc: _Encoder) -> List[Obj]:
     return content
 
 
-def encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+def _encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
     """Encode an `LlmResponse` as a Converse response body, recording what is lost."""
     enc = _Encoder(losses if losses is not None else LossLog(PROTOCOL))
     out: Obj = {
@@ -1591,6 +1600,43 @@ def encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> 
         )
     _restore(out, extensions, enc.losses, "")
     return out
+
+
+# The public entry points: recursion through nested input becomes a DecodeError/EncodeError.
+
+
+def decode_request(raw: Dict[str, Any]) -> LlmRequest:
+    """Decode a Converse request (the body, optionally with ``modelId``) into an `LlmRequest`."""
+    try:
+        return _decode_request(raw)
+    except RecursionError:
+        # Python-level recursion (schemas, nested content) overflowed: name where.
+        raise too_deep(PROTOCOL, raw) from None
+
+
+def encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+    """Encode an `LlmRequest` as a Converse request (with ``modelId`` when it names a model)."""
+    try:
+        return _encode_request(request, losses)
+    except RecursionError:
+        raise EncodeError(PROTOCOL, "", "nested too deeply to encode") from None
+
+
+def decode_response(raw: Dict[str, Any]) -> LlmResponse:
+    """Decode a Converse response body into an `LlmResponse` (``id`` and ``model`` are ``""``)."""
+    try:
+        return _decode_response(raw)
+    except RecursionError:
+        # Python-level recursion (schemas, nested content) overflowed: name where.
+        raise too_deep(PROTOCOL, raw) from None
+
+
+def encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+    """Encode an `LlmResponse` as a Converse response body, recording what is lost."""
+    try:
+        return _encode_response(response, losses)
+    except RecursionError:
+        raise EncodeError(PROTOCOL, "", "nested too deeply to encode") from None
 
 
 __all__ = [

@@ -66,7 +66,7 @@ from ..stream import (
     ToolCallStarted,
     UsageUpdate,
 )
-from ._common import Obj, Reader, describe, dump_arguments, join
+from ._common import Obj, Reader, describe, dump_arguments, dumps, join
 
 # Shared with the non-streaming codec so both read and write the wire the same way.
 from .bedrock_converse import (
@@ -108,7 +108,7 @@ def event_parser() -> EventStreamDecoder:
 
 
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return dumps(value, PROTOCOL).encode("utf-8")
 
 
 def format_event(event_type: str, payload: Obj) -> bytes:
@@ -136,7 +136,7 @@ def _normalise_arguments(raw: str) -> str:
     if not raw.strip():
         return "{}"
     value, valid = parse_arguments(raw)
-    return dump_arguments(value) if valid else raw
+    return dump_arguments(value, PROTOCOL, "input") if valid else raw
 
 
 # --------------------------------------------------------------------------- decoder
@@ -234,6 +234,8 @@ class StreamDecoder:
     def _json(message: EventStreamMessage, path: str) -> Any:
         try:
             return json.loads(message.payload.decode("utf-8"))
+        except RecursionError:
+            raise DecodeError(PROTOCOL, path, "invalid JSON: nested too deeply to parse") from None
         except UnicodeDecodeError as exc:
             raise DecodeError(
                 PROTOCOL, path, f"payload is not valid UTF-8 ({exc.reason} at byte {exc.start})"
@@ -247,7 +249,7 @@ class StreamDecoder:
         text = ""
         try:
             payload = json.loads(message.payload.decode("utf-8"))
-        except ValueError:
+        except (ValueError, RecursionError):
             payload = None  # a non-JSON body: the exception type still says what happened
         if isinstance(payload, dict):
             for key in ("message", "Message"):

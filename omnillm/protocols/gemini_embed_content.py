@@ -20,6 +20,10 @@ Gemini API converters in ``models.py``). Choices worth knowing:
 * **inputs Gemini cannot take**: token arrays are an `EncodeError`; ``encoding_format``
   ``base64`` (Gemini returns floats only: L-EMBED-ENCODING) and ``user``
   (L-EMBED-USER) are reported when dropped.
+* **validation** (both directions, so that whatever decodes also encodes): a text
+  content must not be empty and ``outputDimensionality`` is a positive integer. On the
+  canonical side a bare string in ``inputs`` is one input and every field is
+  type-checked (``encoding_format`` too, though Gemini has no such field).
 * **responses** carry no model (L-RESPONSE-MODEL when one is dropped) and are positional:
   embedding ``i`` answers input ``i``. Usage, when present, is ``usageMetadata``.
 """
@@ -33,11 +37,12 @@ from ..errors import EncodeError
 from ..model import OpaquePart
 from ..report import LossLog
 from ._common import Obj, Reader, describe, index, join, with_extension
-from ._endpoints import HINT, own, restore, unknown
+from ._endpoints import HINT, Check, input_list, own, restore, unknown
 
 PROTOCOL = "gemini_embed_content"
 
 _R = Reader(PROTOCOL)
+_C = Check(PROTOCOL)
 
 _CONFIG_KEYS = frozenset({"taskType", "title", "outputDimensionality"})
 _SINGLE_KEYS = frozenset({"model", "content"}) | _CONFIG_KEYS
@@ -51,6 +56,7 @@ _CONTENT_HINT = HINT + "content"
 _ITEM_FIELDS = "requests[]"
 
 _MODEL_PREFIX = "models/"
+_ENCODINGS = ("float", "base64")
 
 
 def _bare_model(name: str) -> str:
@@ -93,6 +99,8 @@ class _Inputs:
             _R.obj(part, index(join(path, "parts"), i))
         _R.opt_str(content, "role", path)
         shape = _content_shape(content)
+        if shape is not None and not shape[0]:
+            raise _R.fail(join(path, "parts[0].text"), "must not be empty (the API refuses empty text)")
         if shape is not None and (self.hint is None or shape[1] == self.hint):
             if self.hint is None:
                 self.hint = shape[1]
@@ -102,11 +110,10 @@ class _Inputs:
 
 
 def _config(d: Obj, path: str) -> Tuple[Optional[str], Optional[str], Optional[int]]:
-    return (
-        _R.opt_str(d, "taskType", path),
-        _R.opt_str(d, "title", path),
-        _R.opt_int(d, "outputDimensionality", path),
-    )
+    dimensions = _R.opt_int(d, "outputDimensionality", path)
+    if dimensions is not None and dimensions < 1:
+        raise _R.fail(join(path, "outputDimensionality"), f"must be at least 1, got {dimensions}")
+    return (_R.opt_str(d, "taskType", path), _R.opt_str(d, "title", path), dimensions)
 
 
 def decode_request(raw: Dict[str, Any]) -> EmbeddingRequest:
@@ -157,22 +164,31 @@ def decode_request(raw: Dict[str, Any]) -> EmbeddingRequest:
 
 def _encode_content(item: EmbeddingInput, path: str, hint: Obj) -> Obj:
     if isinstance(item, str):
-        content: Obj = {"parts": [{"text": item}]}
+        content: Obj = {"parts": [{"text": _C.req_text(item, path)}]}
         content.update(hint)
         return content
     if isinstance(item, OpaquePart):
         if item.source != PROTOCOL:
             raise EncodeError(PROTOCOL, path, f"a {item.source} input item cannot be sent as Gemini content")
         return dict(item.data)
-    raise EncodeError(PROTOCOL, path, "Gemini embeds text and media only, not token arrays")
+    if isinstance(item, (list, tuple)):
+        raise EncodeError(PROTOCOL, path, "Gemini embeds text and media only, not token arrays")
+    raise EncodeError(PROTOCOL, path, f"expected text or a {PROTOCOL} content, got {describe(item)}")
 
 
 def encode_request(request: EmbeddingRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
     """An `EmbeddingRequest` as an embedContent body, or a batchEmbedContents body for a batch."""
     if losses is None:
         losses = LossLog(PROTOCOL)
-    if not request.inputs:
-        raise EncodeError(PROTOCOL, "inputs", "at least one input is required")
+    _C.extensions(request.extensions)
+    _C.opt_text(request.model, "model")
+    inputs = input_list(request.inputs, _C, "inputs")
+    _C.opt_int(request.dimensions, "dimensions", 1)
+    _C.opt_text(request.task_type, "task_type")
+    _C.opt_text(request.title, "title")
+    _C.opt_text(request.user, "user")
+    _C.opt_choice(request.encoding_format, "encoding_format", _ENCODINGS)
+    _C.opt_bool(request.batch, "batch")
     fields = dict(own(request.extensions, PROTOCOL))
     hint = fields.pop(_CONTENT_HINT, None) or {}
     item_fields = fields.pop(_ITEM_FIELDS, None) or {}
@@ -188,7 +204,7 @@ def encode_request(request: EmbeddingRequest, losses: Optional[LossLog] = None) 
         losses.add("L-EMBED-ENCODING", "encoding_format", f"{PROTOCOL} returns float vectors only, never base64")
     if request.user is not None:
         losses.add("L-EMBED-USER", "user", f"end-user id has no equivalent in {PROTOCOL}")
-    contents = [_encode_content(item, index("inputs", i), hint) for i, item in enumerate(request.inputs)]
+    contents = [_encode_content(item, index("inputs", i), hint) for i, item in enumerate(inputs)]
     batch = request.batch if request.batch is not None else len(contents) > 1
     out: Obj
     if batch or len(contents) > 1:

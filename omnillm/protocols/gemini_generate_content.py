@@ -46,7 +46,6 @@ Wire shape per google-genai 3.4 (``google/genai/types.py`` and the request conve
 from __future__ import annotations
 
 import base64
-import json
 from datetime import datetime, timezone
 from typing import Any, Dict, FrozenSet, List, Optional, Tuple, Union
 
@@ -87,6 +86,7 @@ from ._common import (
     load_arguments,
     parse_data_url,
     restore_extensions,
+    too_deep,
     with_extension,
 )
 
@@ -407,7 +407,7 @@ def _unwrap_result(response: Optional[Obj]) -> Tuple[List[Part], bool]:
         key, value = next(iter(response.items()))
         if isinstance(value, str) and key in ("output", "result", "error"):
             return [TextPart(value)], key == "error"
-    return [TextPart(dump_arguments(response))], False
+    return [TextPart(dump_arguments(response, PROTOCOL, "functionResponse.response"))], False
 
 
 def _decode_part(raw: Any, path: str, pairing: _Pairing) -> List[Part]:
@@ -433,7 +433,7 @@ def _decode_part(raw: Any, path: str, pairing: _Pairing) -> List[Part]:
         part = ToolCallPart(
             id=ident,
             name=name,
-            arguments="" if args is None else dump_arguments(args),
+            arguments="" if args is None else dump_arguments(args, PROTOCOL, join(where, "args")),
             synthetic_id=synthetic,
             extensions=_part_ext(d, known | {"functionCall"}, "functionCall", call, _CALL_KEYS),
         )
@@ -594,7 +594,7 @@ def _decode_reasoning(d: Obj, path: str) -> ReasoningConfig:
     return config
 
 
-def decode_request(raw: Dict[str, Any]) -> LlmRequest:
+def _decode_request(raw: Dict[str, Any]) -> LlmRequest:
     """A GenerateContentRequest body as an `LlmRequest` (``model`` from an optional ``model`` key)."""
     r = _R.obj(raw, "")
     contents = _R.req_arr(r, "contents", "")
@@ -775,7 +775,7 @@ class _Encoder:
             self.losses.add(
                 "L-TOOL-ARGS-INVALID-JSON", path, f"arguments of {part.name!r} are not a JSON object; kept under _raw"
             )
-        elif part.arguments and dump_arguments(args) != part.arguments:
+        elif part.arguments and dump_arguments(args, PROTOCOL, join(path, "arguments"), False) != part.arguments:
             self.losses.add(
                 "L-TOOL-ARGS-FORMAT",
                 path,
@@ -918,12 +918,10 @@ def _wrap_result(texts: List[str], is_error: bool, raw: Optional[Obj]) -> Option
     if hint_key is not None and hint_key != "error":
         return {hint_key: text}
     if hint_key is None and text.startswith("{"):
-        try:
-            value = json.loads(text)
-        except ValueError:
-            value = None
-        if isinstance(value, dict) and dump_arguments(value) == text:
-            return value
+        value, valid = load_arguments(text)
+        if valid and dump_arguments(value, PROTOCOL, "functionResponse.response", False) == text:
+            parsed: Obj = value
+            return parsed
     return {"output": text}
 
 
@@ -1156,7 +1154,7 @@ def _encode_messages(request: LlmRequest, enc: _Encoder) -> Tuple[Optional[Obj],
     return system, contents
 
 
-def encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+def _encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
     """An `LlmRequest` as a GenerateContentRequest body (with ``model`` when the request names one)."""
     if losses is None:
         losses = LossLog(PROTOCOL)
@@ -1270,7 +1268,7 @@ def _decode_usage(u: Obj, where: str = "usageMetadata") -> Usage:
     )
 
 
-def decode_response(raw: Dict[str, Any]) -> LlmResponse:
+def _decode_response(raw: Dict[str, Any]) -> LlmResponse:
     """A GenerateContentResponse body as an `LlmResponse` (candidate 0 plus `Choice` s)."""
     r = _R.obj(raw, "")
     top = extras(r, _RESPONSE_KEYS)
@@ -1393,7 +1391,7 @@ def _encode_usage(usage: Usage, losses: LossLog) -> Obj:
     return out
 
 
-def encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+def _encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
     """An `LlmResponse` as a GenerateContentResponse body."""
     if losses is None:
         losses = LossLog(PROTOCOL)
@@ -1444,3 +1442,40 @@ def encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> 
         out["createTime"] = was if keep else _format_time(response.created)
     _restore(out, {**others, PROTOCOL: top_fields}, losses, "")
     return out
+
+
+# The public entry points: recursion through nested input becomes a DecodeError/EncodeError.
+
+
+def decode_request(raw: Dict[str, Any]) -> LlmRequest:
+    """A GenerateContentRequest body as an `LlmRequest` (``model`` from an optional ``model`` key)."""
+    try:
+        return _decode_request(raw)
+    except RecursionError:
+        # Python-level recursion (schemas, nested content) overflowed: name where.
+        raise too_deep(PROTOCOL, raw) from None
+
+
+def encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+    """An `LlmRequest` as a GenerateContentRequest body (with ``model`` when the request names one)."""
+    try:
+        return _encode_request(request, losses)
+    except RecursionError:
+        raise EncodeError(PROTOCOL, "", "nested too deeply to encode") from None
+
+
+def decode_response(raw: Dict[str, Any]) -> LlmResponse:
+    """A GenerateContentResponse body as an `LlmResponse` (candidate 0 plus `Choice` s)."""
+    try:
+        return _decode_response(raw)
+    except RecursionError:
+        # Python-level recursion (schemas, nested content) overflowed: name where.
+        raise too_deep(PROTOCOL, raw) from None
+
+
+def encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+    """An `LlmResponse` as a GenerateContentResponse body."""
+    try:
+        return _encode_response(response, losses)
+    except RecursionError:
+        raise EncodeError(PROTOCOL, "", "nested too deeply to encode") from None

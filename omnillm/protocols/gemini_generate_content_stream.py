@@ -57,7 +57,8 @@ mapped ``finishReason``, and ``usageMetadata``, ``modelVersion``, ``responseId``
 ``createTime`` on every chunk once known. A Gemini signature goes back on the part it came
 with: a thought's own signature follows its text as an empty thought part, a signature-only
 item's signature goes on the next text, call or media part. An `ErrorEvent` becomes an
-error chunk. Without a `ResponseCompleted` no ``finishReason`` is written, so a cut stream
+error chunk. Each chunk is one compact ``data:`` line ended by CRLF CRLF, as the API writes
+them. Without a `ResponseCompleted` no ``finishReason`` is written, so a cut stream
 stays recognisably cut. Reasoning summaries, foreign signatures, refusals and extension
 fields are handled (and reported as losses) as by the non-streaming encoder.
 """
@@ -86,7 +87,7 @@ from ..model import (
     Usage,
 )
 from ..report import LossLog
-from ..sse import SSEEvent, SSEParser, format_event
+from ..sse import SSEEvent, SSEParser
 from ..stream import (
     ErrorEvent,
     OutputItemAdded,
@@ -102,7 +103,7 @@ from ..stream import (
     ToolCallStarted,
     UsageUpdate,
 )
-from ._common import Obj, Reader, dump_arguments, extras, index, join, restore_extensions, with_extension
+from ._common import Obj, Reader, dump_arguments, dumps, extras, index, join, restore_extensions, with_extension
 
 # Shared with the non-streaming codec so that parts, usage and stop reasons decode identically.
 from .gemini_generate_content import (
@@ -169,7 +170,13 @@ def event_parser() -> SSEParser:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return dumps(value, PROTOCOL)
+
+
+def _frame(data: str) -> str:
+    # The API (generativelanguage.googleapis.com, alt=sse) ends each event with CRLF CRLF,
+    # as the recorded captures show; compact JSON holds no line break, so one data line.
+    return f"data: {data}\r\n\r\n"
 
 
 def _plain(part: Part) -> bool:
@@ -288,7 +295,9 @@ class StreamDecoder:
             return []  # [DONE]: tolerated from OpenAI-compatible proxies
         try:
             raw = json.loads(data)
-        except (ValueError, RecursionError) as exc:
+        except RecursionError:
+            raise DecodeError(PROTOCOL, path, "invalid JSON: nested too deeply to parse") from None
+        except ValueError as exc:
             raise DecodeError(PROTOCOL, path, f"invalid JSON: {exc}") from None
         chunk = _R.obj(raw, path)
         if chunk.get("error") is not None:
@@ -566,7 +575,7 @@ class StreamDecoder:
         _finish_string(state)
         call = state.call
         if state.args is not None:
-            call.arguments = dump_arguments(state.args)
+            call.arguments = dump_arguments(state.args, PROTOCOL, "functionCall.args")
             out.append(ToolCallArgumentsDelta(state.index, call.arguments))
         out.append(OutputItemDone(state.index, call))
 
@@ -660,7 +669,7 @@ class StreamEncoder:
             self._complete(out, event)
         elif isinstance(event, ErrorEvent):
             self._ended = True
-            out.append(format_event(_dumps({"error": _error_to_wire(event)})))
+            out.append(_frame(_dumps({"error": _error_to_wire(event)})))
         return out
 
     def finish(self) -> List[str]:
@@ -690,7 +699,7 @@ class StreamEncoder:
         if self._usage is not None:
             body["usageMetadata"] = self._usage
         body.update(self._head)
-        out.append(format_event(_dumps(body)))
+        out.append(_frame(_dumps(body)))
 
     def _signed(self, part: Obj) -> Obj:
         """Put a pending signature-only item's token on ``part`` (a text, call or media part)."""

@@ -6,6 +6,11 @@ requested with ``Accept: application/octet-stream``). The response side works on
 The audio is never re-encoded, so its bytes survive exactly. The media type comes from
 the response's ``content-type`` when it names audio, else from the requested format
 (`media_type_for`), since servers label audio inconsistently.
+
+Both directions check the same rules, so that whatever decodes also encodes: a
+non-empty ``input``, a voice name or an object with a non-empty ``id``,
+``response_format`` one of mp3, opus, aac, flac, wav, pcm, ``speed`` 0.25 to 4.0 and
+``stream_format`` ``audio`` or ``sse``.
 """
 
 from __future__ import annotations
@@ -13,14 +18,16 @@ from __future__ import annotations
 from typing import Any, Dict, Optional, Union
 
 from ..api import AudioSpeechRequest, AudioSpeechResponse
-from ..errors import EncodeError
+from ..errors import DecodeError
 from ..report import LossLog
 from ._common import Obj, Reader, describe, with_extension
-from ._endpoints import require_model, restore, unknown
+from ._endpoints import Check, require_model, restore, unknown
 
 PROTOCOL = "open_ai_audio_speech"
 
 _R = Reader(PROTOCOL)
+_C = Check(PROTOCOL)
+_DECODED = Check(PROTOCOL, DecodeError)
 
 _REQUEST_KEYS = frozenset({"model", "input", "voice", "instructions", "response_format", "speed", "stream_format"})
 
@@ -32,6 +39,8 @@ _MEDIA_TYPES = {
     "wav": "audio/wav",
     "pcm": "audio/pcm",
 }
+_FORMATS = tuple(_MEDIA_TYPES)
+_STREAM_FORMATS = ("audio", "sse")
 
 
 def media_type_for(response_format: Optional[str]) -> str:
@@ -49,10 +58,25 @@ def _decode_voice(r: Obj) -> Union[str, Dict[str, Any]]:
     raise _R.fail("voice", f"expected a voice name or an object with an id, got {describe(voice)}")
 
 
+def _check(request: AudioSpeechRequest, check: Check) -> None:
+    """The rules both directions share; the wire and canonical field names are the same."""
+    check.req_text(request.input, "input")
+    voice = request.voice
+    if isinstance(voice, dict):
+        check.req_text(voice.get("id"), "voice.id")
+    elif not isinstance(voice, str) or not voice:
+        got = "an empty string" if isinstance(voice, str) else describe(voice)
+        raise check.fail("voice", f"expected a voice name or an object with an id, got {got}")
+    check.opt_text(request.instructions, "instructions")
+    check.opt_choice(request.response_format, "response_format", _FORMATS)
+    check.opt_number(request.speed, "speed", 0.25, 4.0)
+    check.opt_choice(request.stream_format, "stream_format", _STREAM_FORMATS)
+
+
 def decode_request(raw: Dict[str, Any]) -> AudioSpeechRequest:
     """A speech request body as an `AudioSpeechRequest`."""
     r = _R.obj(raw, "")
-    return AudioSpeechRequest(
+    request = AudioSpeechRequest(
         model=_R.req_str(r, "model", ""),
         input=_R.req_str(r, "input", ""),
         voice=_decode_voice(r),
@@ -62,14 +86,16 @@ def decode_request(raw: Dict[str, Any]) -> AudioSpeechRequest:
         stream_format=_R.opt_str(r, "stream_format", ""),
         extensions=with_extension(PROTOCOL, unknown(r, _REQUEST_KEYS)),
     )
+    _check(request, _DECODED)
+    return request
 
 
 def encode_request(request: AudioSpeechRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
     """An `AudioSpeechRequest` as a speech request body."""
     if losses is None:
         losses = LossLog(PROTOCOL)
-    if not isinstance(request.voice, (str, dict)):
-        raise EncodeError(PROTOCOL, "voice", f"expected a voice name or an object, got {type(request.voice).__name__}")
+    _C.extensions(request.extensions)
+    _check(request, _C)
     out: Obj = {"model": require_model(request.model, PROTOCOL), "input": request.input, "voice": request.voice}
     for key, value in (
         ("instructions", request.instructions),

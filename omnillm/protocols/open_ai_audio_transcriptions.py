@@ -17,6 +17,11 @@ this module pure. Choices worth knowing:
   (`decode_response` takes the dict); ``text``, ``srt`` and ``vtt`` are plain text
   bodies (it takes the ``str``) held whole in ``text``, never parsed as JSON. The
   response's ``response_format`` hint decides which form `encode_response` returns.
+* **validation**, the same both ways so that whatever decodes also encodes: non-empty
+  audio bytes with a non-empty filename free of line breaks, a ``type/subtype`` media
+  type, ``temperature`` 0 to 1, a known ``response_format``, ``timestamp_granularities``
+  of ``word`` / ``segment``, and text, number or boolean extension values. Errors from
+  `encode_request` name the canonical field (``audio``, ``timestamp_granularities[1]``).
 """
 
 from __future__ import annotations
@@ -31,15 +36,17 @@ from ..api import (
     TranscriptionSegment,
     TranscriptionWord,
 )
-from ..errors import EncodeError
+from ..errors import DecodeError, EncodeError
 from ..http import MultipartField
 from ..report import LossLog
 from ._common import Obj, Reader, describe, index, join, with_extension
-from ._endpoints import own, req_number, require_model, restore, unknown
+from ._endpoints import Check, own, req_number, require_model, restore, unknown
 
 PROTOCOL = "open_ai_audio_transcriptions"
 
 _R = Reader(PROTOCOL)
+_C = Check(PROTOCOL)
+_DECODED = Check(PROTOCOL, DecodeError)
 
 TEXT_FORMATS = frozenset({"text", "srt", "vtt"})
 """Response formats whose body is plain text rather than JSON."""
@@ -56,6 +63,10 @@ _USAGE_KEYS = frozenset({"type", "input_tokens", "output_tokens", "total_tokens"
 _USAGE_TYPES = ("tokens", "duration")
 _INTEGER = re.compile(r"^-?[0-9]+$")
 _SRT_START = re.compile(r"^\s*\d+\s*\r?\n\s*\d\d:\d\d:\d\d[,.]\d+\s*-->")
+_RESPONSE_FORMATS = ("json", "text", "srt", "verbose_json", "vtt", "diarized_json")
+_GRANULARITIES = ("word", "segment")
+# RFC 6838 type/subtype names, then optional parameters in printable ASCII (no CR/LF).
+_MEDIA_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(?:\s*;[ -~]*)?$")
 
 # =========================================================================== requests
 
@@ -93,6 +104,41 @@ def _single(groups: Dict[str, List[MultipartField]], name: str) -> Optional[Mult
     return found[0]
 
 
+def _check(request: AudioTranscriptionRequest, check: Check) -> None:
+    """The rules both directions share (the file part is checked by each side itself)."""
+    check.req_text(request.model, "model")
+    filename = check.req_text(request.filename, "filename")
+    if "\r" in filename or "\n" in filename:
+        raise check.fail("filename", "must not contain line breaks")
+    media_type = check.opt_text(request.media_type, "media_type")
+    if media_type is not None and not _MEDIA_TYPE.match(media_type):
+        raise check.fail("media_type", f"expected a media type such as 'audio/wav', got {media_type!r}")
+    check.opt_text(request.language, "language")
+    check.opt_text(request.prompt, "prompt")
+    check.opt_number(request.temperature, "temperature", 0.0, 1.0)
+    check.opt_choice(request.response_format, "response_format", _RESPONSE_FORMATS)
+    check.opt_texts(request.timestamp_granularities, "timestamp_granularities", _GRANULARITIES)
+    check.opt_texts(request.include, "include")
+    check.opt_bool(request.stream, "stream")
+
+
+def _check_audio(audio: Any) -> None:
+    if audio is None:
+        raise EncodeError(PROTOCOL, "audio", "required field is missing (the audio file's bytes)")
+    if isinstance(audio, str):
+        raise EncodeError(PROTOCOL, "audio", "expected the audio file's bytes, got a string (read the file as binary)")
+    if not isinstance(audio, (bytes, bytearray, memoryview)):
+        raise EncodeError(PROTOCOL, "audio", f"expected the audio file's bytes, got {type(audio).__name__}")
+    if not len(audio):
+        raise EncodeError(PROTOCOL, "audio", "the audio file is empty (0 bytes)")
+
+
+def _check_extension_value(value: Any, path: str) -> None:
+    for item in value if isinstance(value, list) else [value]:
+        if item is None or not isinstance(item, (str, int, float)):
+            raise EncodeError(PROTOCOL, path, f"a form field holds text, a number or a boolean, got {describe(item)}")
+
+
 def decode_request(fields: Sequence[MultipartField]) -> AudioTranscriptionRequest:
     """Transcription form fields (the parsed multipart body) as an `AudioTranscriptionRequest`."""
     if isinstance(fields, (str, bytes, dict)) or not isinstance(fields, Sequence):
@@ -111,6 +157,8 @@ def decode_request(fields: Sequence[MultipartField]) -> AudioTranscriptionReques
     if model_field is None:
         raise _R.fail("model", "required field is missing")
     audio = file.value if isinstance(file.value, bytes) else file.value.encode("utf-8")
+    if not audio:
+        raise _R.fail("file", "the audio file is empty (0 bytes)")
     request = AudioTranscriptionRequest(
         model=_text(model_field, "model"),
         audio=audio,
@@ -137,6 +185,7 @@ def decode_request(fields: Sequence[MultipartField]) -> AudioTranscriptionReques
         values = [_text(f, name) for f in group]
         rest[name] = values if len(values) > 1 or name.endswith("[]") else values[0]
     request.extensions = with_extension(PROTOCOL, rest)
+    _check(request, _DECODED)
     return request
 
 
@@ -150,10 +199,12 @@ def encode_request(request: AudioTranscriptionRequest, losses: Optional[LossLog]
     """An `AudioTranscriptionRequest` as transcription form fields, in openai-python's order."""
     if losses is None:
         losses = LossLog(PROTOCOL)
-    if not isinstance(request.audio, (bytes, bytearray)) or not request.audio:
-        raise EncodeError(PROTOCOL, "audio", "the audio file is missing (empty bytes)")
-    if not request.filename:
+    _C.extensions(request.extensions)
+    require_model(request.model, PROTOCOL)
+    _check_audio(request.audio)
+    if request.filename == "":
         raise EncodeError(PROTOCOL, "filename", "a filename is required; its extension names the audio container")
+    _check(request, _C)
     out: List[MultipartField] = [MultipartField("model", require_model(request.model, PROTOCOL))]
     if request.include is not None:
         out.extend(MultipartField("include[]", item) for item in request.include)
@@ -170,6 +221,7 @@ def encode_request(request: AudioTranscriptionRequest, losses: Optional[LossLog]
     for name, value in own(request.extensions, PROTOCOL).items():
         if name in _KNOWN_FIELDS:
             continue
+        _check_extension_value(value, f"extensions[{PROTOCOL!r}].{name}")
         for item in value if isinstance(value, list) else [value]:
             out.append(MultipartField(name, _form_text(item)))
     for proto, fields in request.extensions.items():

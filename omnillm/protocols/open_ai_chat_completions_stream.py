@@ -40,9 +40,12 @@ Encoding produces what the API sends: a role chunk first (``content: ""`` when t
 first, ``content: null`` when a tool call does), one chunk per delta, a tool call's first
 fragment with ``id``, ``type``, ``function.name`` and ``arguments: ""`` followed by the
 argument fragments, the finish chunk with the mapped ``finish_reason``, the usage chunk
-(``choices: []``) when usage is known, and ``data: [DONE]`` from `StreamEncoder.finish`
-(only after a `ResponseCompleted`: a stream that was cut or failed must not look complete).
-Every chunk carries the same ``id``, ``created`` and ``model``.
+(``choices: []``) when usage is known and the request did not leave
+``stream_options.include_usage`` off (``StreamEncoder(include_usage=False)``), and
+``data: [DONE]`` from `StreamEncoder.finish` (only after a `ResponseCompleted`: a stream
+that was cut or failed must not look complete).
+Every chunk carries the same ``id``, ``created`` and ``model``; chunk JSON is compact
+(``","`` and ``":"`` separators), as the API writes it.
 
 Reasoning: standard Chat has no reasoning field, but compatible servers stream it as
 ``reasoning_content`` and clients of those servers read it there, while the official SDK
@@ -89,7 +92,7 @@ from ..stream import (
     ToolCallStarted,
     UsageUpdate,
 )
-from ._common import Obj, Reader, index, join, restore_extensions, with_extension
+from ._common import Obj, Reader, dumps, index, join, restore_extensions, with_extension
 from .open_ai_chat_completions import _decode_usage, _encode_usage, _finish_reason, _stop_reason
 
 PROTOCOL = "open_ai_chat_completions"
@@ -161,7 +164,9 @@ class StreamDecoder:
             return self._done()
         try:
             raw = json.loads(data)
-        except (ValueError, RecursionError) as exc:
+        except RecursionError:
+            raise DecodeError(PROTOCOL, path, "invalid JSON: nested too deeply to parse") from None
+        except ValueError as exc:
             raise DecodeError(PROTOCOL, path, f"invalid JSON: {exc}") from None
         chunk = _R.obj(raw, path)
         if chunk.get("error"):
@@ -359,8 +364,14 @@ def _error_event(value: Any, path: str) -> ErrorEvent:
 class StreamEncoder:
     """Canonical stream events in, Chat Completions SSE text out, one event at a time."""
 
-    def __init__(self, losses: Optional[LossLog] = None) -> None:
+    def __init__(self, losses: Optional[LossLog] = None, *, include_usage: Optional[bool] = None) -> None:
+        """``include_usage`` is the request's ``stream_options.include_usage`` when known.
+
+        False: no usage chunk, as the API sends none then. None (request unknown, as in
+        a transcoding proxy): the usage chunk is sent whenever usage is known.
+        """
         self.losses = losses if losses is not None else LossLog(PROTOCOL)
+        self._include_usage = include_usage
         self._head: Optional[Obj] = None
         self._role_sent = False
         self._ended = False  # ResponseCompleted or ErrorEvent seen
@@ -389,7 +400,7 @@ class StreamEncoder:
         if isinstance(event, ErrorEvent):
             self._ended = True
             error: Obj = {"message": event.message, "type": event.type, "param": None, "code": event.code}
-            return [format_event(json.dumps({"error": error}, ensure_ascii=False))]
+            return [format_event(dumps({"error": error}, PROTOCOL))]
         out: List[str] = []
         if isinstance(event, TextDelta):
             self._streamed.add(event.index)
@@ -439,7 +450,7 @@ class StreamEncoder:
 
     def _chunk(self, delta: Obj, finish: Optional[str] = None) -> str:
         choice = {"index": 0, "delta": delta, "finish_reason": finish}
-        return format_event(json.dumps({**self._chunk_head(), "choices": [choice]}, ensure_ascii=False))
+        return format_event(dumps({**self._chunk_head(), "choices": [choice]}, PROTOCOL))
 
     def _chunk_head(self) -> Obj:
         # Events without a ResponseStarted first still get a well-formed chunk.
@@ -567,6 +578,6 @@ class StreamEncoder:
             self.losses.add("L-FINISH-STOPSEQ", "stop_sequence", f"{PROTOCOL} cannot say which stop sequence matched")
         out.append(self._chunk({}, finish))
         usage = event.usage if event.usage is not None else self._usage
-        if usage is not None:
+        if usage is not None and self._include_usage is not False:
             body = {**self._chunk_head(), "choices": [], "usage": _encode_usage(usage, self.losses)}
-            out.append(format_event(json.dumps(body, ensure_ascii=False)))
+            out.append(format_event(dumps(body, PROTOCOL)))

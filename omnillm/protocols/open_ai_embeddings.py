@@ -19,6 +19,11 @@ Choices worth knowing:
   written with zero counts (L-EMBED-USAGE).
 * A Gemini multi-part ``Content`` input (an `OpaquePart`) whose parts are all text is
   sent as the joined text (L-EMBED-INPUT-PARTS); any other part kind is an `EncodeError`.
+* **validation** (both directions, so that whatever decodes also encodes): text inputs
+  and token arrays must not be empty (OpenAI refuses an empty string), token ids are
+  non-negative integers, ``dimensions`` is a positive integer. On the canonical side a
+  bare string in ``inputs`` is one input, and every field is type-checked; errors name
+  the canonical path (``inputs[2]``).
 """
 
 from __future__ import annotations
@@ -27,18 +32,19 @@ import base64
 import binascii
 import math
 import struct
-from typing import Any, Dict, FrozenSet, List, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from ..api import ApiUsage, Embedding, EmbeddingInput, EmbeddingRequest, EmbeddingResponse
-from ..errors import EncodeError
+from ..errors import EncodeError, OmniLLMError
 from ..model import OpaquePart
 from ..report import LossLog
 from ._common import Obj, Reader, describe, index, join, with_extension
-from ._endpoints import own, require_model, restore, unknown
+from ._endpoints import Check, input_list, own, require_model, restore, unknown
 
 PROTOCOL = "open_ai_embeddings"
 
 _R = Reader(PROTOCOL)
+_C = Check(PROTOCOL)
 
 _REQUEST_KEYS = frozenset({"model", "input", "dimensions", "encoding_format", "user"})
 # ``object`` is kept only when it is not the usual constant (older Infinity says "embedding").
@@ -53,36 +59,44 @@ _FLOAT32 = struct.Struct("<f")
 # =========================================================================== requests
 
 
-def _token_array(value: List[Any], path: str) -> List[int]:
+def _token_array(value: Sequence[Any], path: str, fail: Callable[[str, str], OmniLLMError]) -> List[int]:
     if not value:
-        raise _R.fail(path, "a token array must not be empty")
+        raise fail(path, "a token array must not be empty")
     for i, token in enumerate(value):
         if isinstance(token, bool) or not isinstance(token, int):
-            raise _R.fail(index(path, i), f"expected a token id (an integer), got {describe(token)}")
+            raise fail(index(path, i), f"expected a token id (an integer), got {describe(token)}")
+        if token < 0:
+            raise fail(index(path, i), f"a token id is never negative, got {token}")
+    return list(value)
+
+
+def _decode_text(value: str, path: str) -> str:
+    if not value:
+        raise _R.fail(path, "must not be empty (the API refuses empty text)")
     return value
 
 
 def _decode_input(value: Any) -> Tuple[List[EmbeddingInput], bool]:
     if isinstance(value, str):
-        return [value], False
+        return [_decode_text(value, "input")], False
     if not isinstance(value, list):
         raise _R.fail("input", f"expected a string or an array, got {describe(value)}")
     if not value:
         raise _R.fail("input", "must not be empty")
     first = value[0]
     if isinstance(first, int) and not isinstance(first, bool):
-        return [_token_array(value, "input")], False
+        return [_token_array(value, "input", _R.fail)], False
     inputs: List[EmbeddingInput] = []
     for i, item in enumerate(value):
         where = index("input", i)
         if isinstance(first, str):
             if not isinstance(item, str):
                 raise _R.fail(where, f"expected a string like input[0], got {describe(item)}")
-            inputs.append(item)
+            inputs.append(_decode_text(item, where))
         elif isinstance(first, list):
             if not isinstance(item, list):
                 raise _R.fail(where, f"expected a token array like input[0], got {describe(item)}")
-            inputs.append(_token_array(item, where))
+            inputs.append(_token_array(item, where, _R.fail))
         else:
             raise _R.fail(where, f"expected a string, a token id or a token array, got {describe(item)}")
     return inputs, True
@@ -96,10 +110,13 @@ def decode_request(raw: Dict[str, Any]) -> EmbeddingRequest:
     encoding = _R.opt_str(r, "encoding_format", "")
     if encoding is not None and encoding not in _ENCODINGS:
         raise _R.fail("encoding_format", f"expected 'float' or 'base64', got {encoding!r}")
+    dimensions = _R.opt_int(r, "dimensions", "")
+    if dimensions is not None and dimensions < 1:
+        raise _R.fail("dimensions", f"must be at least 1, got {dimensions}")
     return EmbeddingRequest(
         model=model,
         inputs=inputs,
-        dimensions=_R.opt_int(r, "dimensions", ""),
+        dimensions=dimensions,
         encoding_format=encoding,
         user=_R.opt_str(r, "user", ""),
         batch=batch,
@@ -121,21 +138,26 @@ def _opaque_text(item: OpaquePart, path: str, losses: LossLog) -> str:
         raise EncodeError(PROTOCOL, path, f"a {item.source} input with non-text parts cannot be embedded as text")
     if len(texts) > 1:
         losses.add("L-EMBED-INPUT-PARTS", path, f"{len(texts)} text parts of one {item.source} input joined into one")
-    return "".join(texts)
+    joined = "".join(texts)
+    if not joined:
+        raise EncodeError(PROTOCOL, path, f"the {item.source} input's text is empty")
+    return joined
 
 
 def _encode_input(request: EmbeddingRequest, losses: LossLog) -> Any:
-    if not request.inputs:
-        raise EncodeError(PROTOCOL, "inputs", "at least one input is required")
     items: List[Any] = []
-    for i, item in enumerate(request.inputs):
+    for i, item in enumerate(input_list(request.inputs, _C, "inputs")):
         where = index("inputs", i)
-        if isinstance(item, OpaquePart):
+        if isinstance(item, str):
+            items.append(_C.req_text(item, where))
+        elif isinstance(item, (list, tuple)):
+            items.append(_token_array(item, where, _C.fail))
+        elif isinstance(item, OpaquePart):
             items.append(_opaque_text(item, where, losses))
-        elif isinstance(item, (str, list)):
-            items.append(item if isinstance(item, str) else list(item))
+        elif isinstance(item, int) and not isinstance(item, bool):
+            raise EncodeError(PROTOCOL, where, "a token id on its own is not an input; one token array is [[1, 2, 3]]")
         else:
-            raise EncodeError(PROTOCOL, where, f"expected text or a token array, got {type(item).__name__}")
+            raise EncodeError(PROTOCOL, where, f"expected text or a token array, got {describe(item)}")
     kinds = {isinstance(item, str) for item in items}
     if len(kinds) > 1:
         raise EncodeError(PROTOCOL, "inputs", "one request cannot mix text and token arrays")
@@ -148,17 +170,17 @@ def encode_request(request: EmbeddingRequest, losses: Optional[LossLog] = None) 
     """An `EmbeddingRequest` as an embeddings request body."""
     if losses is None:
         losses = LossLog(PROTOCOL)
+    _C.extensions(request.extensions)
+    _C.opt_bool(request.batch, "batch")
     out: Obj = {"model": require_model(request.model, PROTOCOL), "input": _encode_input(request, losses)}
-    if request.dimensions is not None:
+    if _C.opt_int(request.dimensions, "dimensions", 1) is not None:
         out["dimensions"] = request.dimensions
-    if request.encoding_format is not None:
-        if request.encoding_format not in _ENCODINGS:
-            raise EncodeError(
-                PROTOCOL, "encoding_format", f"expected 'float' or 'base64', got {request.encoding_format!r}"
-            )
+    if _C.opt_choice(request.encoding_format, "encoding_format", _ENCODINGS) is not None:
         out["encoding_format"] = request.encoding_format
-    if request.user is not None:
+    if _C.opt_text(request.user, "user") is not None:
         out["user"] = request.user
+    _C.opt_text(request.task_type, "task_type")
+    _C.opt_text(request.title, "title")
     if request.task_type is not None:
         losses.add("L-EMBED-TASK-TYPE", "task_type", f"task type {request.task_type!r} has no equivalent in {PROTOCOL}")
     if request.title is not None:

@@ -6,6 +6,14 @@ response_format, style, user; ``data[].url | b64_json``) has canonical fields; e
 newer (``stream``, ``partial_images``, ``safety_identifier``, ``svg``, ...) travels in
 ``extensions``. Explicit nulls (``"url": null``) are kept so that a body re-encodes to
 exactly itself. Streaming image events are not decoded here.
+
+Both directions check the same rules (so that whatever decodes also encodes): a
+non-empty ``prompt``, ``n`` at least 1, ``output_compression`` 0 to 100 and
+``response_format`` ``url`` or ``b64_json``; the other strings pass through as the
+provider spells them (type-checked only). Response ``usage`` is written with every
+count openai-python's ``ImagesResponse.Usage`` requires: a missing count is 0
+(L-IMAGE-USAGE) and a missing ``input_tokens_details`` counts all input tokens as text
+(a generation's only input is its prompt).
 """
 
 from __future__ import annotations
@@ -13,13 +21,16 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from ..api import ApiUsage, GeneratedImage, ImageGenerationRequest, ImageGenerationResponse
+from ..errors import DecodeError
 from ..report import LossLog
 from ._common import Obj, Reader, index, with_extension
-from ._endpoints import HINT, own, restore, unknown
+from ._endpoints import HINT, Check, own, restore, unknown
 
 PROTOCOL = "open_ai_image_generations"
 
 _R = Reader(PROTOCOL)
+_C = Check(PROTOCOL)
+_DECODED = Check(PROTOCOL, DecodeError)
 
 _REQUEST_KEYS = frozenset(
     {
@@ -43,6 +54,17 @@ _USAGE_KEYS = frozenset({"input_tokens", "output_tokens", "total_tokens"})
 _NO_DATA = HINT + "no_data"
 
 _OPTIONAL_STRINGS = ("size", "quality", "style", "background", "output_format", "moderation", "response_format", "user")
+_RESPONSE_FORMATS = ("url", "b64_json")
+
+
+def _check(request: ImageGenerationRequest, check: Check) -> None:
+    """The rules both directions share; the wire and canonical field names are the same."""
+    check.req_text(request.prompt, "prompt")
+    check.opt_int(request.n, "n", 1)
+    check.opt_int(request.output_compression, "output_compression", 0, 100)
+    for key in _OPTIONAL_STRINGS:
+        check.opt_text(getattr(request, key), key)
+    check.opt_choice(request.response_format, "response_format", _RESPONSE_FORMATS)
 
 
 def decode_request(raw: Dict[str, Any]) -> ImageGenerationRequest:
@@ -57,6 +79,7 @@ def decode_request(raw: Dict[str, Any]) -> ImageGenerationRequest:
     )
     for key in _OPTIONAL_STRINGS:
         setattr(request, key, _R.opt_str(r, key, ""))
+    _check(request, _DECODED)
     return request
 
 
@@ -64,6 +87,9 @@ def encode_request(request: ImageGenerationRequest, losses: Optional[LossLog] = 
     """An `ImageGenerationRequest` as an image generation request body (no model when it is empty)."""
     if losses is None:
         losses = LossLog(PROTOCOL)
+    _C.extensions(request.extensions)
+    _C.opt_text(request.model, "model")
+    _check(request, _C)
     out: Obj = {"prompt": request.prompt}
     if request.model:
         out["model"] = request.model
@@ -151,16 +177,24 @@ def encode_response(response: ImageGenerationResponse, losses: Optional[LossLog]
         if value is not None:
             out[key] = value
     if response.usage is not None:
-        u = response.usage
-        usage: Obj = {}
-        for key, count in (
-            ("input_tokens", u.input_tokens),
-            ("output_tokens", u.output_tokens),
-            ("total_tokens", u.total_tokens),
-        ):
-            if count is not None:
-                usage[key] = count
-        restore(usage, u.extensions, PROTOCOL, losses, "usage")
-        out["usage"] = usage
+        out["usage"] = _encode_usage(response.usage, losses)
     restore(out, response.extensions, PROTOCOL, losses, "")
     return out
+
+
+def _encode_usage(u: ApiUsage, losses: LossLog) -> Obj:
+    """Usage with every field openai-python's ``ImagesResponse.Usage`` requires."""
+    missing = [
+        key for key, count in (("input_tokens", u.input_tokens), ("output_tokens", u.output_tokens)) if count is None
+    ]
+    if missing:
+        losses.add("L-IMAGE-USAGE", "usage", f"no {' or '.join(missing)} given; wrote 0 because {PROTOCOL} requires it")
+    usage: Obj = {"input_tokens": u.input_tokens or 0, "output_tokens": u.output_tokens or 0}
+    usage["total_tokens"] = (
+        u.total_tokens if u.total_tokens is not None else usage["input_tokens"] + usage["output_tokens"]
+    )
+    if own(u.extensions, PROTOCOL).get("input_tokens_details") is None:
+        # A generation's only input is its prompt, so every input token is a text token.
+        usage["input_tokens_details"] = {"text_tokens": usage["input_tokens"], "image_tokens": 0}
+    restore(usage, u.extensions, PROTOCOL, losses, "usage")
+    return usage

@@ -15,6 +15,9 @@ There is no OpenAI rerank endpoint; "OpenAI-compatible" rerank servers share thi
 * ``top_n`` 0 means "all" on vLLM and is passed through as is; Voyage's ``top_k`` and
   server-specific options (``max_tokens_per_doc``, ``truncate_prompt_tokens``, ...) stay
   in ``extensions``.
+* **validation**, the same both ways so that whatever decodes also encodes: a
+  non-empty ``query``, a non-empty list of ``documents`` (each a string or an object),
+  ``top_n`` a non-negative integer, ``return_documents`` a boolean.
 """
 
 from __future__ import annotations
@@ -23,13 +26,16 @@ import copy
 from typing import Any, Dict, List, Optional
 
 from ..api import ApiUsage, RerankDocument, RerankRequest, RerankResponse, RerankResult
+from ..errors import DecodeError
 from ..report import LossLog
 from ._common import Obj, Reader, describe, index, join, with_extension
-from ._endpoints import HINT, own, req_number, restore, unknown
+from ._endpoints import HINT, Check, own, req_number, restore, unknown
 
 PROTOCOL = "open_ai_rerank"
 
 _R = Reader(PROTOCOL)
+_C = Check(PROTOCOL)
+_DECODED = Check(PROTOCOL, DecodeError)
 
 _REQUEST_KEYS = frozenset({"model", "query", "documents", "top_n", "return_documents"})
 _RESPONSE_KEYS = frozenset({"id", "model", "results", "data", "usage"})
@@ -45,13 +51,26 @@ def _document(value: Any, path: str) -> RerankDocument:
     raise _R.fail(path, f"expected a string or an object, got {describe(value)}")
 
 
+def _check(request: RerankRequest, check: Check) -> None:
+    """The rules both directions share; the wire and canonical field names are the same."""
+    check.req_text(request.query, "query")
+    documents = request.documents
+    if not isinstance(documents, (list, tuple)):
+        raise check.fail("documents", f"expected a list of documents, got {describe(documents)}")
+    if not documents:
+        raise check.fail("documents", "must not be empty")
+    for i, document in enumerate(documents):
+        if not isinstance(document, (str, dict)):
+            raise check.fail(index("documents", i), f"expected a string or an object, got {describe(document)}")
+    check.opt_int(request.top_n, "top_n", 0)
+    check.opt_bool(request.return_documents, "return_documents")
+
+
 def decode_request(raw: Dict[str, Any]) -> RerankRequest:
     """A rerank request body as a `RerankRequest`."""
     r = _R.obj(raw, "")
     documents = _R.req_arr(r, "documents", "")
-    if not documents:
-        raise _R.fail("documents", "must not be empty")
-    return RerankRequest(
+    request = RerankRequest(
         model=_R.opt_str(r, "model", "") or "",
         query=_R.req_str(r, "query", ""),
         documents=[_document(d, index("documents", i)) for i, d in enumerate(documents)],
@@ -59,12 +78,17 @@ def decode_request(raw: Dict[str, Any]) -> RerankRequest:
         return_documents=_R.opt_bool(r, "return_documents", ""),
         extensions=with_extension(PROTOCOL, unknown(r, _REQUEST_KEYS)),
     )
+    _check(request, _DECODED)
+    return request
 
 
 def encode_request(request: RerankRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
     """A `RerankRequest` as a rerank request body (no model when it is empty)."""
     if losses is None:
         losses = LossLog(PROTOCOL)
+    _C.extensions(request.extensions)
+    _C.opt_text(request.model, "model")
+    _check(request, _C)
     out: Obj = {}
     if request.model:
         out["model"] = request.model

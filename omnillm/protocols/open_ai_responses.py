@@ -85,6 +85,7 @@ from ._common import (
     join,
     parse_data_url,
     restore_extensions,
+    too_deep,
 )
 
 PROTOCOL = "open_ai_responses"
@@ -213,6 +214,18 @@ def _restore(out: Obj, ext: Extensions, losses: LossLog, path: str) -> None:
             out.setdefault(name, None)
         elif kind == "empty":
             out.setdefault(name, [])
+
+
+def restore_fields(out: Obj, ext: Extensions, losses: LossLog, path: str) -> None:
+    """`_restore` for the stream codec: this protocol's fields and shape markers written back."""
+    _restore(out, ext, losses, path)
+
+
+def split_item_fields(ext: Extensions) -> Tuple[Obj, Extensions]:
+    """(message item fields, the rest) of a first output part's extensions (see ``~item``)."""
+    fields = ext.get(_ITEM) or {}
+    rest = {k: v for k, v in ext.items() if k != _ITEM and not k.startswith(_MARK + "form:")}
+    return dict(fields), rest
 
 
 def _mine(ext: Extensions) -> Obj:
@@ -521,7 +534,7 @@ def _decode_reasoning_config(d: Obj, path: str) -> ReasoningConfig:
     )
 
 
-def decode_request(raw: Dict[str, Any]) -> LlmRequest:
+def _decode_request(raw: Dict[str, Any]) -> LlmRequest:
     """Decode a Responses request body into an `LlmRequest`."""
     d = _R.obj(raw, "")
     ext = _ext(d, _REQUEST_KEYS)
@@ -1116,7 +1129,7 @@ def _leading_system(request: LlmRequest) -> Optional[str]:
     return part.text
 
 
-def encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+def _encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
     """Encode an `LlmRequest` as a Responses request body, recording every loss."""
     if losses is None:
         losses = LossLog(PROTOCOL)
@@ -1213,24 +1226,24 @@ def _stop_reason(status: Optional[str], reason: Optional[str], output: List[Outp
 
 
 def _decode_output(items: List[Any], path: str) -> List[OutputItem]:
-    out: List[OutputItem] = []
-    for i, raw in enumerate(items):
-        p = index(path, i)
-        item = _R.obj(raw, p)
-        kind = _R.req_str(item, "type", p)
-        if kind == "message":
-            role = _R.req_str(item, "role", p)
-            if role != "assistant":
-                raise _R.fail(join(p, "role"), f"output messages have role assistant, got {role!r}")
-            parts, info = _decode_assistant_item(item, p)
-            out.append(Message("assistant", parts, raw_message=item, raw_format=PROTOCOL, extensions=info))
-        elif kind == "function_call":
-            out.append(_decode_call(item, p))
-        elif kind == "reasoning":
-            out.append(_decode_reasoning(item, p))
-        else:
-            out.append(OpaquePart(PROTOCOL, item))
-    return out
+    return [decode_output_item(raw, index(path, i)) for i, raw in enumerate(items)]
+
+
+def decode_output_item(raw: Any, path: str) -> OutputItem:
+    """One item of a response's ``output`` (also what the stream codec's ``output_item.done`` holds)."""
+    item = _R.obj(raw, path)
+    kind = _R.req_str(item, "type", path)
+    if kind == "message":
+        role = _R.req_str(item, "role", path)
+        if role != "assistant":
+            raise _R.fail(join(path, "role"), f"output messages have role assistant, got {role!r}")
+        parts, info = _decode_assistant_item(item, path)
+        return Message("assistant", parts, raw_message=item, raw_format=PROTOCOL, extensions=info)
+    if kind == "function_call":
+        return _decode_call(item, path)
+    if kind == "reasoning":
+        return _decode_reasoning(item, path)
+    return OpaquePart(PROTOCOL, item)
 
 
 def _decode_usage(raw: Any, path: str) -> Usage:
@@ -1264,7 +1277,7 @@ def _nest(ext: Extensions, d: Obj, known: FrozenSet[str], key: str) -> None:
         ext.setdefault(PROTOCOL, {})[key] = unknown
 
 
-def decode_response(raw: Dict[str, Any]) -> LlmResponse:
+def _decode_response(raw: Dict[str, Any]) -> LlmResponse:
     """Decode a Responses response body into an `LlmResponse`."""
     d = _R.obj(raw, "")
     ext = _ext(d, _RESPONSE_KEYS)
@@ -1385,7 +1398,7 @@ def _encode_usage(usage: Usage, losses: LossLog) -> Obj:
     return out
 
 
-def encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+def _encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
     """Encode an `LlmResponse` as a Responses response body, recording every loss."""
     if losses is None:
         losses = LossLog(PROTOCOL)
@@ -1441,3 +1454,40 @@ def encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> 
         rest[PROTOCOL] = mine
     _restore(out, rest, losses, "")
     return out
+
+
+# The public entry points: recursion through nested input becomes a DecodeError/EncodeError.
+
+
+def decode_request(raw: Dict[str, Any]) -> LlmRequest:
+    """Decode a Responses request body into an `LlmRequest`."""
+    try:
+        return _decode_request(raw)
+    except RecursionError:
+        # Python-level recursion (schemas, nested content) overflowed: name where.
+        raise too_deep(PROTOCOL, raw) from None
+
+
+def encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+    """Encode an `LlmRequest` as a Responses request body, recording every loss."""
+    try:
+        return _encode_request(request, losses)
+    except RecursionError:
+        raise EncodeError(PROTOCOL, "", "nested too deeply to encode") from None
+
+
+def decode_response(raw: Dict[str, Any]) -> LlmResponse:
+    """Decode a Responses response body into an `LlmResponse`."""
+    try:
+        return _decode_response(raw)
+    except RecursionError:
+        # Python-level recursion (schemas, nested content) overflowed: name where.
+        raise too_deep(PROTOCOL, raw) from None
+
+
+def encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+    """Encode an `LlmResponse` as a Responses response body, recording every loss."""
+    try:
+        return _encode_response(response, losses)
+    except RecursionError:
+        raise EncodeError(PROTOCOL, "", "nested too deeply to encode") from None

@@ -20,8 +20,11 @@ left out (a server that sends only ``.done`` events) is emitted as a last delta 
 the deltas alone are complete. Stop reason and usage come from the terminal event's
 response: ``completed`` -> ``end_turn`` (``tool_use`` with a function or custom tool call
 item, ``refusal`` with a refusal part), ``incomplete`` + ``max_output_tokens`` ->
-``max_tokens``, + ``content_filter`` -> ``content_filter``, ``failed`` -> ``error``;
-``raw_stop_reason`` is the status or ``incomplete:<reason>``. An ``error`` event (flat, as
+``max_tokens``, + ``content_filter`` -> ``content_filter``; ``raw_stop_reason`` is the
+status or ``incomplete:<reason>``. ``response.failed`` is no completion: open items stay
+open (partial), usage is reported, then an `ErrorEvent` (the response's ``error`` message
+and code, ``type`` ``response.failed``), which the drivers raise as `ProviderStreamError`;
+the encoder writes such an error back as ``response.failed``. An ``error`` event (flat, as
 the SDK types it, or with a nested ``error`` object, as the API has been recorded
 sending) becomes an `ErrorEvent`. ``sequence_number`` is type-checked but gaps are
 tolerated (recorded streams have them).
@@ -53,7 +56,6 @@ from ..model import (
     Message,
     OpaquePart,
     OutputItem,
-    Part,
     ReasoningPart,
     RefusalPart,
     TextPart,
@@ -77,7 +79,8 @@ from ..stream import (
     ToolCallStarted,
     UsageUpdate,
 )
-from ._common import Obj, Reader, extras, restore_extensions, with_extension
+from ._common import Obj, Reader, dumps, extras, restore_extensions, with_extension
+from .open_ai_responses import decode_output_item, restore_fields, split_item_fields
 
 PROTOCOL = "open_ai_responses"
 
@@ -124,17 +127,9 @@ _USAGE_KEYS = frozenset(
 _INPUT_DETAIL_KEYS = frozenset({"cached_tokens", "cache_write_tokens"})
 _OUTPUT_DETAIL_KEYS = frozenset({"reasoning_tokens"})
 
-_MESSAGE_KEYS = frozenset({"type", "id", "role", "content", "status"})
-_TEXT_KEYS = frozenset({"type", "text"})
-_REFUSAL_KEYS = frozenset({"type", "refusal"})
-_CALL_KEYS = frozenset({"type", "id", "call_id", "name", "arguments", "status"})
-_REASONING_KEYS = frozenset({"type", "id", "summary", "content", "encrypted_content", "status"})
-# Empty by default on every output_text part: not worth an extension entry (nor a loss elsewhere).
-_EMPTY_DEFAULTS = ("annotations", "logprobs")
-
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return dumps(value, PROTOCOL)
 
 
 def _usage_from_wire(u: Obj, path: str) -> Usage:
@@ -198,84 +193,10 @@ def _stop_from_wire(status: str, reason: Optional[str], tool: bool, refusal: boo
 # --------------------------------------------------------------------------- item decoding
 
 
-def _output_text_ext(part: Obj) -> Obj:
-    ext = extras(part, _TEXT_KEYS)
-    for key in _EMPTY_DEFAULTS:
-        if ext.get(key) == []:
-            del ext[key]
-    return ext
-
-
-def _decode_message(item: Obj, path: str) -> Message:
-    parts: List[Part] = []
-    where = f"{path}.content"
-    for i, raw in enumerate(_R.opt_arr(item, "content", path) or []):
-        p = f"{where}[{i}]"
-        part = _R.obj(raw, p)
-        kind = _R.req_str(part, "type", p)
-        if kind == "output_text":
-            parts.append(
-                TextPart(_R.req_str(part, "text", p), extensions=with_extension(PROTOCOL, _output_text_ext(part)))
-            )
-        elif kind == "refusal":
-            parts.append(
-                RefusalPart(
-                    _R.req_str(part, "refusal", p), extensions=with_extension(PROTOCOL, extras(part, _REFUSAL_KEYS))
-                )
-            )
-        else:
-            parts.append(OpaquePart(source=PROTOCOL, data=part))
-    return Message(
-        "assistant",
-        parts,
-        raw_message=item,
-        raw_format=PROTOCOL,
-        extensions=with_extension(PROTOCOL, extras(item, _MESSAGE_KEYS)),
-    )
-
-
-def _decode_call(item: Obj, path: str) -> ToolCallPart:
-    return ToolCallPart(
-        id=_R.req_str(item, "call_id", path),
-        name=_R.req_str(item, "name", path),
-        arguments=_R.opt_str(item, "arguments", path) or "",
-        item_id=_R.opt_str(item, "id", path),
-        extensions=with_extension(PROTOCOL, extras(item, _CALL_KEYS)),
-    )
-
-
-def _texts(item: Obj, key: str, kind: str, path: str) -> List[str]:
-    out: List[str] = []
-    for i, raw in enumerate(_R.opt_arr(item, key, path) or []):
-        p = f"{path}.{key}[{i}]"
-        entry = _R.obj(raw, p)
-        if _R.opt_str(entry, "type", p) in (None, kind):
-            out.append(_R.req_str(entry, "text", p))
-    return out
-
-
-def _decode_reasoning(item: Obj, path: str) -> ReasoningPart:
-    content = _texts(item, "content", "reasoning_text", path)
-    encrypted = _R.opt_str(item, "encrypted_content", path)
-    return ReasoningPart(
-        text="".join(content) if content else None,
-        summary=_texts(item, "summary", "summary_text", path),
-        encrypted_content=encrypted,
-        id=_R.opt_str(item, "id", path),
-        source=PROTOCOL if encrypted is not None else None,
-        extensions=with_extension(PROTOCOL, extras(item, _REASONING_KEYS)),
-    )
-
-
 def _decode_item(item: Obj, path: str) -> OutputItem:
-    kind = _R.req_str(item, "type", path)
-    if kind == "message":
-        return _decode_message(item, path)
-    if kind == "function_call":
-        return _decode_call(item, path)
-    if kind == "reasoning":
-        return _decode_reasoning(item, path)
-    return OpaquePart(source=PROTOCOL, data=item)
+    # The non-streaming codec's own item decoding, so that a streamed item accumulates to
+    # exactly what `open_ai_responses.decode_response` gives for the same item.
+    return decode_output_item(item, path)
 
 
 # --------------------------------------------------------------------------- decoder
@@ -336,6 +257,8 @@ class StreamDecoder:
             return []
         try:
             payload = json.loads(data)
+        except RecursionError:
+            raise DecodeError(PROTOCOL, path, "invalid JSON: nested too deeply to parse") from None
         except ValueError as exc:
             raise DecodeError(PROTOCOL, path, f"invalid JSON: {exc}") from None
         payload = _R.obj(payload, path)
@@ -398,8 +321,8 @@ class StreamDecoder:
         out: List[StreamEvent] = []
         for output_index in sorted(self._items):
             state = self._items[output_index]
-            if state.closed:
-                continue
+            if state.closed or status == "failed":
+                continue  # the items a failed response left open stay partial
             # An item the stream never closed: take its final form from the response when it has one.
             final: Optional[OutputItem] = None
             if output_index < len(final_output) and isinstance(final_output[output_index], dict):
@@ -414,10 +337,24 @@ class StreamDecoder:
         if wire_usage is not None:
             usage = _usage_from_wire(wire_usage, f"{where}.usage")
             out.append(UsageUpdate(usage))
+        self.terminated = True
+        if status == "failed":
+            # A failed response is an error, never a completion: the drivers raise it as a
+            # ProviderStreamError after the items and usage above reached the accumulator.
+            out.append(self._failure(response, where))
+            return out
         stop, raw_stop = _stop_from_wire(status, reason, self._tool, self._refusal)
         out.append(ResponseCompleted(stop_reason=stop, raw_stop_reason=raw_stop, usage=usage))
-        self.terminated = True
         return out
+
+    @staticmethod
+    def _failure(response: Obj, where: str) -> ErrorEvent:
+        """The `ErrorEvent` for a ``failed`` response, from its ``error`` object when present."""
+        error = _R.opt_obj(response, "error", where) or {}
+        at = f"{where}.error"
+        message = _R.opt_str(error, "message", at) or "the response failed"
+        code = _R.opt_str(error, "code", at)
+        return ErrorEvent(message=message, type="response.failed", code=code, status=_ERROR_STATUS.get(code or ""))
 
     def _note(self, item: Obj) -> None:
         """Remember what decides the stop reason of a completed response: tool calls, refusals."""
@@ -722,7 +659,10 @@ class StreamEncoder:
         if isinstance(event, UsageUpdate):
             self._usage = event.usage
         elif isinstance(event, ErrorEvent):
-            self._send(out, _error_payload(event))
+            if event.type == "response.failed":
+                self._failed(out, event)
+            else:
+                self._send(out, _error_payload(event))
             self._done = True
         elif isinstance(event, OutputItemAdded):
             kind = "reasoning" if event.kind == "reasoning" else "message"
@@ -824,6 +764,13 @@ class StreamEncoder:
             kind = "response.completed"
         self._send(out, {"type": kind, "response": response})
         self._done = True
+
+    def _failed(self, out: List[str], event: ErrorEvent) -> None:
+        """A failed response, as decoded from ``response.failed``: finished items and usage so far."""
+        wire_usage = _usage_to_wire(self._usage, self.losses) if self._usage is not None else None
+        response = self._response("failed", [self._finals[i] for i in sorted(self._finals)], wire_usage)
+        response["error"] = {"code": event.code or "server_error", "message": event.message}
+        self._send(out, {"type": "response.failed", "response": response})
 
     def _status(self, event: ResponseCompleted) -> Tuple[str, Optional[str]]:
         """The wire status (and incomplete reason) for a canonical stop reason."""
@@ -1101,25 +1048,35 @@ class StreamEncoder:
             annotations = found if isinstance(found, list) else None
         self._close_sub(out, item, annotations)
         content: List[Obj] = []
+        item_fields: Obj = {}
         if message is None:
             content = [self._part_payload(p.kind, "".join(p.texts)) for p in item.parts]
         else:
             for i, part in enumerate(message.content):
                 where = f"{path}.content[{i}]"
+                # The non-streaming codec's scheme: message item fields (id, status, phase)
+                # ride on the first part under "open_ai_responses~item".
+                fields, ext = split_item_fields(part.extensions)
+                item_fields = item_fields or fields
                 if isinstance(part, (TextPart, RefusalPart)):
                     entry = self._part_payload("output_text" if isinstance(part, TextPart) else "refusal", part.text)
                     # Our own fields (annotations, logprobs) replace the empty defaults.
-                    entry.update(part.extensions.get(PROTOCOL, {}))
-                    others = {p: f for p, f in part.extensions.items() if p != PROTOCOL}
-                    restore_extensions(entry, others, PROTOCOL, self.losses, where)
+                    entry.update(ext.get(PROTOCOL, {}))
+                    others = {p: f for p, f in ext.items() if p != PROTOCOL}
+                    restore_fields(entry, others, self.losses, where)
                     content.append(entry)
                 elif isinstance(part, OpaquePart) and part.source == PROTOCOL:
                     content.append(part.data)
                 else:
                     self._drop(part, where)
         wire: Obj = {"id": item.item_id, "type": "message", "status": status, "content": content, "role": "assistant"}
+        for key, value in item_fields.items():
+            if key == "status":
+                wire[key] = value  # the item's own final status (``incomplete`` when cut)
+            else:
+                wire.setdefault(key, value)  # the id stays the one the earlier events used
         if message is not None:
-            restore_extensions(wire, message.extensions, PROTOCOL, self.losses, path)
+            restore_fields(wire, message.extensions, self.losses, path)
         return wire
 
     def _finish_call(self, out: List[str], index: int, item: _Item, final: Optional[OutputItem], status: str) -> Obj:

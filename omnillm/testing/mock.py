@@ -47,7 +47,9 @@ class MockReply:
     a list of (name, arguments dict) pairs, ``reasoning`` optional reasoning text,
     ``stop_reason`` a canonical stop reason (default ``tool_use`` when there are tool
     calls, else ``end_turn``), ``usage`` the token counts (default: estimated from the
-    request and reply sizes). ``response`` overrides all of them with a full response.
+    request and reply sizes, about 4 characters a token; a text longer than the request's
+    ``max_output_tokens`` then stops there with ``max_tokens``, as a provider would).
+    ``response`` overrides all of them with a full response.
     """
 
     text: Optional[str] = None
@@ -114,12 +116,22 @@ class MockProvider:
 
     ``reply`` is the default answer (a `MockReply` or a callable taking the recorded
     request and the decoded `LlmRequest`). ``chunk_chars`` sets the size of streamed
-    text deltas.
+    text deltas. ``rate_limit_headers=True`` adds the provider's rate-limit headers to
+    successful OpenAI and Anthropic answers (see `rate_limit_headers`).
     """
 
-    def __init__(self, reply: Optional[ReplySource] = None, *, chunk_chars: int = 8, port: int = 0) -> None:
+    def __init__(
+        self,
+        reply: Optional[ReplySource] = None,
+        *,
+        chunk_chars: int = 8,
+        port: int = 0,
+        rate_limit_headers: bool = False,
+    ) -> None:
         self.default_reply: ReplySource = reply if reply is not None else MockReply()
         self.chunk_chars = chunk_chars
+        self.rate_limit_headers = rate_limit_headers
+        self._served = itertools.count(1)
         self.requests: List[RecordedRequest] = []
         #: Extra routes: path suffix -> handler (used for the non-generation endpoint families).
         self.endpoints: Dict[str, EndpointHandler] = {}
@@ -262,7 +274,10 @@ class MockProvider:
             (":streamGenerateContent", ":streamRawPredict", "/converse-stream", "/invoke-with-response-stream")
         )
         headers = {"x-request-id": f"req_mock_{next(self._ids)}", **canned.headers}
-        if fault is not None and fault.malformed_json:
+        if self.rate_limit_headers and not bedrock and ":" not in request.path:
+            headers = {**rate_limit_headers(protocol, next(self._served), response.usage), **headers}
+        malformed = fault is not None and fault.malformed_json
+        if malformed and not streaming:
             return Reply(200, headers, b'{"id": "broken", "choices": [', content_type="application/json")
         if not streaming:
             wire = codec(protocol).encode_response(response)
@@ -274,10 +289,19 @@ class MockProvider:
         frames.extend(encoder.finish())
         if protocol == "bedrock_converse":
             binary = [f if isinstance(f, bytes) else f.encode("utf-8") for f in frames]
+            if malformed:
+                binary.insert(len(binary) // 2, _frame(_MALFORMED, "contentBlockDelta"))
             return Reply(200, headers, pieces=binary, content_type=_EVENT_STREAM)
         if bedrock:
-            return Reply(200, headers, pieces=[_invoke_chunk(str(f)) for f in frames], content_type=_EVENT_STREAM)
-        return Reply(200, headers, pieces=[str(f).encode("utf-8") for f in frames], content_type="text/event-stream")
+            chunks = [_invoke_chunk(str(f)) for f in frames]
+            if malformed:
+                chunks.insert(len(chunks) // 2, _invoke_chunk(f"data: {_MALFORMED.decode()}\n\n"))
+            return Reply(200, headers, pieces=chunks, content_type=_EVENT_STREAM)
+        pieces = [str(f).encode("utf-8") for f in frames]
+        if malformed:
+            # A well-framed SSE event whose data is not JSON, mid-stream: the stream codec's problem.
+            pieces.insert(len(pieces) // 2, b"data: " + _MALFORMED + b"\n\n")
+        return Reply(200, headers, pieces=pieces, content_type="text/event-stream")
 
     def _build(self, canned: MockReply, request: LlmRequest, protocol: str) -> LlmResponse:
         if canned.response is not None:
@@ -287,11 +311,15 @@ class MockProvider:
         if canned.reasoning:
             output.append(ReasoningPart(text=canned.reasoning, source=protocol))
         text = canned.text if canned.text is not None else _echo(request)
+        stop = canned.stop_reason or ("tool_use" if canned.tool_calls else "end_turn")
+        limit = request.max_output_tokens
+        if canned.usage is None and limit is not None and text and len(text) > limit * 4:
+            # A provider stops at max_tokens: cut the text where the estimate reaches it.
+            text, stop = text[: limit * 4], "max_tokens"
         if text:
             output.append(Message("assistant", [TextPart(text)]))
         for k, (name, arguments) in enumerate(canned.tool_calls):
             output.append(ToolCallPart(f"call_mock_{n}_{k}", name, json.dumps(arguments, separators=(",", ":"))))
-        stop = canned.stop_reason or ("tool_use" if canned.tool_calls else "end_turn")
         usage = canned.usage or _estimate_usage(request, text or "")
         return LlmResponse(id=f"mock_{n}", model=request.model, output=output, stop_reason=stop, usage=usage)
 
@@ -302,14 +330,23 @@ def _on_bedrock(path: str) -> bool:
     )
 
 
-def _invoke_chunk(sse_text: str) -> bytes:
-    """One Anthropic SSE event as Bedrock InvokeModelWithResponseStream sends it: a ``chunk`` frame."""
+#: The payload of a ``malformed_json`` fault's event on a stream: cut-off JSON.
+_MALFORMED = b'{"type": "broken", "delta": {"text": "cut'
+
+
+def _frame(payload: bytes, event_type: str) -> bytes:
+    """One AWS event-stream ``event`` message (valid framing and CRCs) carrying ``payload``."""
     from ..eventstream import format_message
 
+    headers = {":event-type": event_type, ":content-type": "application/json", ":message-type": "event"}
+    return format_message(headers, payload)
+
+
+def _invoke_chunk(sse_text: str) -> bytes:
+    """One Anthropic SSE event as Bedrock InvokeModelWithResponseStream sends it: a ``chunk`` frame."""
     data = "\n".join(line[5:].lstrip(" ") for line in sse_text.splitlines() if line.startswith("data:"))
     payload = json.dumps({"bytes": base64.b64encode(data.encode("utf-8")).decode("ascii")}).encode("utf-8")
-    headers = {":event-type": "chunk", ":content-type": "application/json", ":message-type": "event"}
-    return format_message(headers, payload)
+    return _frame(payload, "chunk")
 
 
 def _route(path: str) -> Optional[str]:
@@ -365,3 +402,40 @@ def error_body(protocol: str, status: int, message: str) -> Tuple[Dict[str, str]
 def _error_reply(protocol: str, status: int, message: str) -> Reply:
     headers, body = error_body(protocol, status, message)
     return Reply(status, headers, body)
+
+
+#: The windows `rate_limit_headers` reports: requests and tokens per minute.
+MOCK_RPM = 1000
+MOCK_TPM = 100000
+
+
+def rate_limit_headers(protocol: str, served: int, usage: Optional[Usage]) -> Dict[str, str]:
+    """The rate-limit headers a provider sends with its ``served``-th answer (one minute windows).
+
+    OpenAI protocols get ``x-ratelimit-*`` (Go durations), Anthropic Messages gets
+    ``anthropic-ratelimit-*`` (RFC 3339 reset times); remaining requests count down from
+    `MOCK_RPM`, remaining tokens from `MOCK_TPM` by this answer's usage. Others get none.
+    """
+    import time
+    from datetime import datetime, timezone
+
+    used = (usage.input_tokens or 0) + (usage.output_tokens or 0) if usage is not None else 0
+    left_requests, left_tokens = str(max(MOCK_RPM - served, 0)), str(max(MOCK_TPM - used, 0))
+    if protocol.startswith("open_ai_"):
+        return {
+            "x-ratelimit-limit-requests": str(MOCK_RPM),
+            "x-ratelimit-remaining-requests": left_requests,
+            "x-ratelimit-reset-requests": "60ms",
+            "x-ratelimit-limit-tokens": str(MOCK_TPM),
+            "x-ratelimit-remaining-tokens": left_tokens,
+            "x-ratelimit-reset-tokens": "1m0s",
+        }
+    if protocol == "anthropic_messages":
+        reset = datetime.fromtimestamp(int(time.time()) + 60, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        headers = {}
+        for kind, limit, left in (("requests", MOCK_RPM, left_requests), ("tokens", MOCK_TPM, left_tokens)):
+            headers[f"anthropic-ratelimit-{kind}-limit"] = str(limit)
+            headers[f"anthropic-ratelimit-{kind}-remaining"] = left
+            headers[f"anthropic-ratelimit-{kind}-reset"] = reset
+        return headers
+    return {}

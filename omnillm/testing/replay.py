@@ -4,8 +4,13 @@
 is a `Transport`:
 
 * ``mode="record"`` sends through a real transport and appends every exchange
-  (streams included, chunk by chunk) to the fixture, **sanitized first**
-  (`omnillm.testing.sanitize`), then writes the file;
+  (streams included) to the fixture, **sanitized first** (`omnillm.testing.sanitize`),
+  then writes the file. A stream is sanitized across chunk boundaries and stored
+  re-chunked at unit boundaries: each stored chunk holds the SSE events (NDJSON lines,
+  event-stream frames) the matching upstream chunk completed, so a secret split over two
+  network chunks is still redacted and replay keeps the recorded pacing as closely as
+  sanitization allows (see `StreamSanitizer`). Stream chunks are never replaced by a
+  placeholder;
 * ``mode="replay"`` answers from the file and never touches the network; a request
   that matches no recording raises `ReplayMismatchError`;
 * ``mode="auto"`` replays when the file exists, records otherwise.
@@ -26,12 +31,13 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 from urllib.parse import urlsplit
 
-from ..errors import ConfigurationError, OmniLLMError
+from ..errors import CancelledError, ConfigurationError, OmniLLMError
 from ..http import ByteStream, Headers, TransportRequest, TransportResponse
-from ..transport import Timeout, Transport
+from ..transport import Timeout, Transport, accepts_cancel
 from .sanitize import (
     DEFAULT_RULES,
     SanitizeRules,
+    StreamSanitizer,
     sanitize_body_bytes,
     sanitize_headers,
     sanitize_transport_request,
@@ -87,6 +93,19 @@ def _store_body(data: bytes, content_type: str) -> Dict[str, Any]:
         except UnicodeDecodeError:
             pass
     return {"base64": base64.b64encode(data).decode("ascii")}
+
+
+def _sanitize_chunks(chunks: List[bytes], content_type: str, rules: SanitizeRules) -> List[bytes]:
+    """The stream's chunks, sanitized across chunk boundaries (see `StreamSanitizer`).
+
+    Each stored chunk holds the units (SSE events, NDJSON lines, event-stream frames) that
+    the matching upstream chunk completed; chunks that completed none are dropped. Stream
+    chunks are never replaced by a placeholder.
+    """
+    sanitizer = StreamSanitizer(content_type, rules)
+    out = [sanitizer.feed(chunk) for chunk in chunks]
+    out.append(sanitizer.finish())
+    return [piece for piece in out if piece]
 
 
 def _load_body(stored: Dict[str, Any]) -> bytes:
@@ -218,9 +237,7 @@ class ReplayFixture:
         if chunks is None:
             exchange.body = _store_body(sanitize_body_bytes(response.body, content_type, self.rules), content_type)
         else:
-            exchange.chunks = [
-                _store_body(sanitize_body_bytes(c, content_type, self.rules), content_type) for c in chunks
-            ]
+            exchange.chunks = [_store_body(c, content_type) for c in _sanitize_chunks(chunks, content_type, self.rules)]
         with self._lock:
             self.exchanges.append(exchange)
             self.save()
@@ -253,13 +270,28 @@ class ReplayTransport:
         self.inner = inner
 
     def send(
-        self, request: TransportRequest, *, stream: bool = False, timeout: Optional[Timeout] = None
+        self,
+        request: TransportRequest,
+        *,
+        stream: bool = False,
+        timeout: Optional[Timeout] = None,
+        cancel: Optional[Any] = None,
     ) -> TransportResponse:
-        """Record or replay one exchange (see `omnillm.transport.Transport.send`)."""
+        """Record or replay one exchange (see `omnillm.transport.Transport.send`).
+
+        ``cancel`` reaches the inner transport when recording (if it takes one); a
+        replayed exchange is answered at once, with the token checked first.
+        """
+        if cancel is not None and cancel.cancelled:
+            raise CancelledError("the call was cancelled")
         if self.fixture.mode == "replay":
             return self._replay(request, stream)
         assert self.inner is not None
-        response = self.inner.send(request, stream=stream, timeout=timeout)
+        if cancel is not None and accepts_cancel(self.inner):
+            cancellable: Any = self.inner
+            response: TransportResponse = cancellable.send(request, stream=stream, timeout=timeout, cancel=cancel)
+        else:
+            response = self.inner.send(request, stream=stream, timeout=timeout)
         if not stream or response.stream is None:
             response.read()
             self.fixture._record(request, response, None)

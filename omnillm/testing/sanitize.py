@@ -19,11 +19,13 @@ Rules are values: `SanitizeRules.with_added` / `with_removed` make adjusted copi
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import re
 from dataclasses import dataclass, replace
-from typing import Any, FrozenSet, Iterable, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, Iterator, List, Optional, Tuple
 
 from ..http import REDACTED, Bytes, Headers, Json, Multipart, MultipartField, TransportRequest, TransportResponse
 
@@ -182,18 +184,22 @@ def sanitize_url(url: str, rules: SanitizeRules = DEFAULT_RULES) -> str:
 
 
 def sanitize_body_bytes(data: bytes, content_type: str, rules: SanitizeRules = DEFAULT_RULES) -> bytes:
-    """A body with its JSON (or each SSE event's JSON) sanitized and bulky binary removed."""
-    kind = content_type.split(";", 1)[0].strip().lower()
+    """A whole body with its JSON (each SSE event's, NDJSON line's or event-stream frame's JSON)
+    sanitized, and bulky binary removed.
+
+    JSON that does not parse (a truncated body) still loses the values of credential fields
+    (a textual ``"token": "..."`` match). Event-stream bodies are never replaced by a
+    placeholder, so their frames stay decodable; other binary bodies longer than
+    ``rules.max_inline_bytes`` are.
+    """
+    kind = _kind(content_type)
     if not data:
         return data
     if kind == "application/json" or (kind == "" and data[:1] in (b"{", b"[")):
-        try:
-            value = json.loads(data)
-        except ValueError:
-            return data
-        return json.dumps(sanitize_json_value(value, rules), ensure_ascii=False).encode("utf-8")
-    if kind == "text/event-stream":
-        return sanitize_sse_text(data.decode("utf-8", "replace"), rules).encode("utf-8")
+        return _sanitize_json_bytes(data, rules)
+    if kind in _INCREMENTAL:
+        sanitizer = StreamSanitizer(content_type, rules)
+        return sanitizer.feed(data) + sanitizer.finish()
     if kind.startswith("text/") or kind in ("application/x-www-form-urlencoded",):
         return data
     limit = rules.max_inline_bytes
@@ -202,24 +208,259 @@ def sanitize_body_bytes(data: bytes, content_type: str, rules: SanitizeRules = D
     return data
 
 
+def _kind(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def _sanitize_json_bytes(data: bytes, rules: SanitizeRules) -> bytes:
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return redact_json_text(data.decode("utf-8", "replace"), rules).encode("utf-8")
+    clean = sanitize_json_value(value, rules)
+    if clean == value:
+        return data  # nothing to redact: keep the exact bytes (number formats, escapes, spacing)
+    return json.dumps(clean, ensure_ascii=False).encode("utf-8")
+
+
+_JSON_PAIR = re.compile(r'"((?:[^"\\]|\\.)*)"(\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\]\s]+)')
+
+
+def redact_json_text(text: str, rules: SanitizeRules = DEFAULT_RULES) -> str:
+    """Text that should be JSON but does not parse, with the values of credential fields redacted.
+
+    The fallback for truncated or malformed bodies: a ``"name": value`` pair whose name is
+    one of ``rules.json_fields`` keeps its name and loses its value (an unterminated string
+    value is redacted to the end of the text).
+    """
+
+    def replace_value(match: re.Match[str]) -> str:
+        if match.group(1).lower() not in rules.json_fields:
+            return match.group(0)
+        return f'"{match.group(1)}"{match.group(2)}"{REDACTED}"'
+
+    return _JSON_PAIR.sub(replace_value, text)
+
+
 def sanitize_sse_text(text: str, rules: SanitizeRules = DEFAULT_RULES) -> str:
-    """SSE text with the JSON of every ``data:`` line sanitized (line structure kept)."""
-    out = []
-    for line in text.splitlines(keepends=True):
-        body = line.rstrip("\r\n")
-        ending = line[len(body) :]
-        if body.startswith("data:"):
-            payload = body[5:].lstrip(" ")
-            try:
-                value = json.loads(payload)
-            except ValueError:
-                out.append(line)
+    """SSE text with the JSON data of every event sanitized (see `StreamSanitizer`)."""
+    sanitizer = StreamSanitizer("text/event-stream", rules)
+    return (sanitizer.feed(text.encode("utf-8")) + sanitizer.finish()).decode("utf-8", "replace")
+
+
+_EVENT_STREAM = "application/vnd.amazon.eventstream"
+_INCREMENTAL = ("text/event-stream", "application/x-ndjson", "application/jsonl", _EVENT_STREAM)
+
+
+class StreamSanitizer:
+    """Sanitizes a streamed body chunk by chunk, whatever the chunk boundaries.
+
+    `feed` takes the next chunk and returns the sanitized bytes of every unit the chunk
+    completed (possibly ``b""``); `finish` returns the rest. The unit depends on the
+    content type:
+
+    * ``text/event-stream``: an SSE event (lines up to a blank line). Its ``data:`` lines
+      are joined as the SSE spec says and, when that is JSON with something to redact,
+      written back as one sanitized ``data:`` line; other lines (``event:``, ``id:``,
+      comments) are kept, and an event with nothing to redact is kept byte for byte. A
+      line split across chunks, or an event split across lines, is sanitized whole.
+    * ``application/x-ndjson``: a line of JSON.
+    * ``application/vnd.amazon.eventstream``: an AWS event-stream frame. A frame whose
+      JSON payload changes is re-encoded with fresh CRCs (the ``bytes`` of a Bedrock
+      InvokeModel ``chunk`` are decoded, sanitized and re-encoded too); other frames are
+      kept byte for byte, non-JSON payloads included. Frames are never replaced by a
+      placeholder, so a replayed stream decodes like the recorded one.
+    * ``application/json`` (Gemini's non-SSE stream, a JSON array sent in pieces): the
+      whole body, returned by `finish`.
+    * anything else: passed through unchanged.
+
+    What ``finish`` gets of an unfinished unit (a stream cut mid-event) is sanitized as
+    far as it parses and otherwise by `redact_json_text`, and returned without adding a
+    terminator, so a truncated stream replays truncated.
+    """
+
+    def __init__(self, content_type: str, rules: SanitizeRules = DEFAULT_RULES) -> None:
+        self.kind = _kind(content_type)
+        self.rules = rules
+        self._buffer = bytearray()
+        self._event: List[bytes] = []  # raw lines (with their endings) of the SSE event in progress
+        self._passthrough = False  # an event stream that stopped decoding: keep the rest as is
+
+    def feed(self, chunk: bytes) -> bytes:
+        """Sanitize what ``chunk`` completes; keep an unfinished unit for later."""
+        if self.kind == "text/event-stream":
+            self._buffer += chunk
+            return self._sse(final=False)
+        if self.kind in ("application/x-ndjson", "application/jsonl"):
+            self._buffer += chunk
+            return self._ndjson(final=False)
+        if self.kind == _EVENT_STREAM:
+            self._buffer += chunk
+            return self._frames()
+        if self.kind == "application/json":
+            self._buffer += chunk
+            return b""
+        return bytes(chunk)
+
+    def finish(self) -> bytes:
+        """Sanitize and return whatever is left at the end of the stream."""
+        if self.kind == "text/event-stream":
+            return self._sse(final=True)
+        if self.kind in ("application/x-ndjson", "application/jsonl"):
+            return self._ndjson(final=True)
+        rest, self._buffer = bytes(self._buffer), bytearray()
+        if self.kind == "application/json" and rest:
+            return _sanitize_json_bytes(rest, self.rules)
+        return rest
+
+    # ---------------------------------------------------------------- SSE
+
+    def _lines(self, final: bool) -> Iterator[bytes]:
+        """Complete lines of the buffer, endings kept (CRLF, LF or a lone CR, as SSE allows)."""
+        buf = self._buffer
+        start = 0
+        n = len(buf)
+        i = 0
+        while i < n:
+            byte = buf[i]
+            if byte == 0x0A:
+                yield bytes(buf[start : i + 1])
+                start = i = i + 1
                 continue
-            cleaned = json.dumps(sanitize_json_value(value, rules), ensure_ascii=False, separators=(",", ":"))
-            out.append(f"data: {cleaned}{ending}")
+            if byte == 0x0D:
+                if i + 1 < n:
+                    end = i + 2 if buf[i + 1] == 0x0A else i + 1
+                    yield bytes(buf[start:end])
+                    start = i = end
+                    continue
+                if not final:
+                    break  # a CR at the end of the chunk may be the first half of CRLF
+                yield bytes(buf[start : i + 1])
+                start = i = i + 1
+                continue
+            i += 1
+        del buf[:start]
+        if final and buf:
+            yield bytes(buf)
+            buf.clear()
+
+    def _sse(self, final: bool) -> bytes:
+        out = bytearray()
+        for line in self._lines(final):
+            self._event.append(line)
+            if not line.rstrip(b"\r\n"):
+                out += self._sse_event(self._event)
+                self._event = []
+        if final and self._event:
+            out += self._sse_event(self._event)
+            self._event = []
+        return bytes(out)
+
+    def _sse_event(self, lines: List[bytes]) -> bytes:
+        data: List[str] = []
+        for line in lines:
+            text = line.decode("utf-8", "replace").rstrip("\r\n")
+            if text == "data" or text.startswith("data:"):
+                value = text[5:]
+                data.append(value[1:] if value.startswith(" ") else value)
+        if not data:
+            return b"".join(lines)
+        parsed_value: Any = None
+        try:
+            parsed_value = json.loads("\n".join(data))
+        except ValueError:
+            parsed = False
         else:
-            out.append(line)
-    return "".join(out)
+            parsed = True
+            clean = sanitize_json_value(parsed_value, self.rules)
+            if clean == parsed_value:
+                return b"".join(lines)  # nothing to redact: the event as received
+        out: List[str] = []
+        wrote_data = False
+        for line in lines:
+            text = line.decode("utf-8", "replace")
+            body = text.rstrip("\r\n")
+            ending = text[len(body) :]
+            if not (body == "data" or body.startswith("data:")):
+                out.append(text)
+            elif not parsed:
+                out.append(redact_json_text(body, self.rules) + ending)
+            elif not wrote_data:
+                cleaned = json.dumps(clean, ensure_ascii=False, separators=(",", ":"))
+                out.append(f"data: {cleaned}{ending}")
+                wrote_data = True
+        return "".join(out).encode("utf-8")
+
+    # ---------------------------------------------------------------- NDJSON
+
+    def _ndjson(self, final: bool) -> bytes:
+        out = bytearray()
+        for line in self._lines(final):
+            body = line.rstrip(b"\r\n")
+            ending = line[len(body) :]
+            out += (_sanitize_json_bytes(body, self.rules) if body.strip() else body) + ending
+        return bytes(out)
+
+    # ---------------------------------------------------------------- AWS event stream
+
+    def _frames(self) -> bytes:
+        from ..eventstream import EventStreamDecoder, EventStreamError
+
+        out = bytearray()
+        buf = self._buffer
+        while not self._passthrough and len(buf) >= 12:
+            total = int.from_bytes(buf[:4], "big")
+            if total < 16:
+                self._passthrough = True
+                break
+            if len(buf) < total:
+                break
+            raw = bytes(buf[:total])
+            del buf[:total]
+            try:
+                messages = EventStreamDecoder().feed(raw)
+            except EventStreamError:
+                # A corrupt frame: keep it (and everything after it) so replay fails the same way.
+                out += raw
+                self._passthrough = True
+                break
+            out += self._frame(raw, messages[0].headers, messages[0].payload) if messages else raw
+        if self._passthrough:
+            out += buf
+            buf.clear()
+        return bytes(out)
+
+    def _frame(self, raw: bytes, headers: Dict[str, Any], payload: bytes) -> bytes:
+        from ..eventstream import format_message
+
+        try:
+            value = json.loads(payload)
+        except ValueError:
+            return raw  # not JSON: nothing structured to redact, and a placeholder would break decoding
+        cleaned = sanitize_json_value(value, self.rules)
+        if isinstance(value, dict) and isinstance(value.get("bytes"), str):
+            # Bedrock InvokeModel streams wrap each provider event as base64 JSON in "bytes".
+            inner = _sanitize_base64_json(value["bytes"], self.rules)
+            if inner is not None:
+                cleaned = dict(cleaned)
+                cleaned["bytes"] = inner
+        if cleaned == value:
+            return raw
+        return format_message(headers, json.dumps(cleaned, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+def _sanitize_base64_json(encoded: str, rules: SanitizeRules) -> Optional[str]:
+    """The sanitized re-encoding of base64-wrapped JSON, or None when it is not that."""
+    try:
+        value = json.loads(base64.b64decode(encoded, validate=True))
+    except (ValueError, binascii.Error):
+        return None
+    cleaned = sanitize_json_value(value, rules)
+    if cleaned == value:
+        return encoded
+    return base64.b64encode(json.dumps(cleaned, ensure_ascii=False, separators=(",", ":")).encode("utf-8")).decode(
+        "ascii"
+    )
 
 
 def sanitize_transport_request(request: TransportRequest, rules: SanitizeRules = DEFAULT_RULES) -> TransportRequest:
@@ -264,7 +505,9 @@ def sanitize_transport_response(response: TransportResponse, rules: SanitizeRule
 __all__ = [
     "DEFAULT_RULES",
     "SanitizeRules",
+    "StreamSanitizer",
     "placeholder",
+    "redact_json_text",
     "sanitize_body_bytes",
     "sanitize_headers",
     "sanitize_json_value",

@@ -67,7 +67,9 @@ class Fault:
     ``reset_after_bytes`` sends the head and that many body bytes, then resets;
     ``truncate_after_events`` ends a stream cleanly after that many events, without the
     protocol's terminal event; ``malformed_json`` answers 200 with a body that is not
-    JSON; ``trickle`` sends the body in (bytes, delay-seconds) steps.
+    JSON (on a stream: a well-framed event half-way through whose data is cut-off JSON,
+    so the stream codec raises `omnillm.DecodeError`); ``trickle`` sends the body in
+    (bytes, delay-seconds) steps.
 
     ``route`` limits the fault to one protocol or path suffix, ``key`` to requests
     carrying that credential; ``times`` to that many matching requests (None: all).

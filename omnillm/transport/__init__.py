@@ -37,6 +37,11 @@ class Transport(Protocol):
 
         Raises `omnillm.TimeoutError`, `omnillm.ConnectionError` or
         `omnillm.ResponseTooLargeError`; an HTTP error status is *not* an exception here.
+
+        A transport may also take a keyword ``cancel`` (a cancellation token: ``cancelled``
+        and ``on_cancel``) that aborts the request in flight with `omnillm.CancelledError`;
+        both built-in transports do. `omnillm.Client` passes it only to a transport whose
+        ``send`` accepts it, and only when a token was given.
         """
         ...
 
@@ -45,4 +50,15 @@ class Transport(Protocol):
         ...
 
 
-__all__ = ["Timeout", "Transport"]
+__all__ = ["Timeout", "Transport", "accepts_cancel"]
+
+
+def accepts_cancel(transport: Transport) -> bool:
+    """True when ``transport.send`` takes a ``cancel`` keyword (the built-in transports do)."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(transport.send).parameters
+    except (TypeError, ValueError):
+        return False
+    return "cancel" in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())

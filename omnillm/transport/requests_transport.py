@@ -4,23 +4,45 @@ For users whose tests and infrastructure already hook ``requests`` (responses,
 requests-mock, vcrpy, corporate proxy or auth adapters). Same interface and behaviour as
 `Urllib3Transport`; the session's own settings (proxies, ``verify``, adapters, mounted
 mocks) apply. The urllib3 transport stays the default: it is the fast path.
+
+Cancellation has one limitation here: ``requests`` offers no hook into a request waiting
+for its response headers, so a cancel token is checked before sending and acts once the
+headers arrived (it then aborts the body read, streamed or not); the urllib3 transport
+also aborts the wait for the headers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any, Callable, Dict, Iterator, Optional
 
-from ..errors import ConnectionError, ResponseTooLargeError, TimeoutError
-from ..http import ByteStream, Headers, TransportRequest, TransportResponse
+from ..errors import (
+    CancelledError,
+    ConnectionError,
+    OmniLLMError,
+    ProviderError,
+    ResponseTooLargeError,
+    TimeoutError,
+)
+from ..http import ByteStream, Headers, TransportRequest, TransportResponse, request_id_of
 from . import Timeout
-from .urllib3_transport import DEFAULT_MAX_RESPONSE_BYTES, USER_AGENT, _body_pieces, _drain, _safe_url
+from .urllib3_transport import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_STREAM_BYTES,
+    USER_AGENT,
+    CancelToken,
+    _body_pieces,
+    _drain,
+    _safe_url,
+)
 
 
 class RequestsTransport:
     """A `Transport` that sends through ``session`` (a ``requests.Session``).
 
     The session is the caller's: `close` closes it only when ``owns_session`` is true.
+    ``max_response_bytes`` bounds a non-streamed body, ``max_stream_bytes`` a streamed one.
     """
 
     def __init__(
@@ -28,12 +50,14 @@ class RequestsTransport:
         session: Any,
         *,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_stream_bytes: int = DEFAULT_MAX_STREAM_BYTES,
         timeout: Optional[Timeout] = None,
         user_agent: str = USER_AGENT,
         owns_session: bool = False,
     ) -> None:
         self.session = session
         self.max_response_bytes = max_response_bytes
+        self.max_stream_bytes = max_stream_bytes
         self.timeout = timeout or Timeout()
         self.user_agent = user_agent
         self.owns_session = owns_session
@@ -47,9 +71,20 @@ class RequestsTransport:
             self.session.close()
 
     def send(
-        self, request: TransportRequest, *, stream: bool = False, timeout: Optional[Timeout] = None
+        self,
+        request: TransportRequest,
+        *,
+        stream: bool = False,
+        timeout: Optional[Timeout] = None,
+        cancel: Optional[CancelToken] = None,
     ) -> TransportResponse:
-        """Send ``request``; see `omnillm.transport.Transport.send`."""
+        """Send ``request``; see `omnillm.transport.Transport.send`.
+
+        ``cancel`` is checked before sending and aborts the body read (see the module
+        docstring for what it cannot interrupt); a cancelled read raises `CancelledError`.
+        """
+        if cancel is not None and cancel.cancelled:
+            raise CancelledError(f"the request to {_safe_url(request.full_url())} was cancelled before it was sent")
         limits = timeout or self.timeout
         deadline = time.monotonic() + limits.total if limits.total is not None else None
         read = limits.read
@@ -77,21 +112,28 @@ class RequestsTransport:
         if stream:
             state = {"eof": False}
             pieces = _pieces(response)
-            return TransportResponse(
-                response.status_code,
-                out_headers,
-                b"",
-                ByteStream(
-                    _chunks(pieces, deadline, url, state),
-                    _closer(response, state),
-                    _aborter(response),
-                    _drainer(response, pieces, state),
-                ),
-                url=url,
+            release = _closer(response, state)
+            if cancel is not None:
+                release = _unregistering(cancel.on_cancel(_quiet(_aborter(response))), release)
+            chunks = ByteStream(
+                _chunks(pieces, deadline, url, state, self.max_stream_bytes, cancel, response.status_code),
+                release,
+                _aborter(response),
+                _drainer(response, pieces, state),
             )
+            return TransportResponse(response.status_code, out_headers, b"", chunks, url=url)
+        registration = cancel.on_cancel(_quiet(_aborter(response))) if cancel is not None else None
         try:
             data = self._read_bounded(response, deadline, url)
+        except OmniLLMError as exc:
+            if cancel is not None and cancel.cancelled:
+                raise CancelledError(f"the request to {_safe_url(url)} was cancelled") from None
+            if isinstance(exc, ProviderError):  # the headers arrived: keep their request id
+                exc.attribute(None, request_id_of(out_headers))
+            raise
         finally:
+            if registration is not None:
+                registration.unregister()
             response.close()
         return TransportResponse(response.status_code, out_headers, data, url=url)
 
@@ -129,19 +171,55 @@ def _check_deadline(deadline: Optional[float], url: str) -> None:
         raise TimeoutError(f"overall deadline passed while reading {_safe_url(url)}", retryable=True)
 
 
-def _chunks(pieces: Iterator[bytes], deadline: Optional[float], url: str, state: Dict[str, bool]) -> Iterator[bytes]:
+def _chunks(
+    pieces: Iterator[bytes],
+    deadline: Optional[float],
+    url: str,
+    state: Dict[str, bool],
+    limit: int,
+    cancel: Optional[CancelToken],
+    status: int,
+) -> Iterator[bytes]:
+    size = 0
     try:
         for piece in pieces:
             if piece:
+                size += len(piece)
+                if size > limit:
+                    raise ResponseTooLargeError(
+                        f"streamed body from {_safe_url(url)} passed the maximum of {limit} bytes", status=status
+                    )
                 yield piece
                 _check_deadline(deadline, url)
         state["eof"] = True
     except GeneratorExit:
         raise
-    except TimeoutError:
+    except (TimeoutError, ResponseTooLargeError):
         raise
     except Exception as exc:
+        if cancel is not None and cancel.cancelled:
+            raise CancelledError(f"the stream from {_safe_url(url)} was cancelled") from None
         raise _network_error(exc, url) from None
+
+
+def _quiet(abort: Callable[[], None]) -> Callable[[], None]:
+    """``abort`` for a cancel callback: a response already released (urllib3 refuses then) is no error."""
+
+    def run() -> None:
+        with contextlib.suppress(Exception):
+            abort()
+
+    return run
+
+
+def _unregistering(registration: Any, release: Callable[[], None]) -> Callable[[], None]:
+    """``release`` that first removes a cancel callback, so a late cancel cannot touch a reused connection."""
+
+    def released() -> None:
+        registration.unregister()
+        release()
+
+    return released
 
 
 def _closer(response: Any, state: Dict[str, bool]) -> Callable[[], None]:
