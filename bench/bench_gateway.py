@@ -35,7 +35,7 @@ from _timing import best_cpu_per_call
 
 HEADING = "## Gateway"
 THREADS = 8
-CALLS_PER_THREAD = 40
+CALLS_PER_THREAD = 150
 ROUNDS = 7
 
 CALL_TARGET = 1.3

@@ -55,7 +55,11 @@ class Middleware:
 
     ``call(request, next, context)`` returns an `LlmResponse`; ``stream(request, next,
     context)`` returns an iterator of stream events; ``call_api(request, next,
-    context)`` handles any `ApiRequest` sent through ``call_api``.
+    context)`` handles the other endpoint families (embeddings, images, audio, rerank)
+    sent through ``call_api``. A generation request goes through ``call`` however it
+    was sent (``call``, ``call_api``, a gateway's ``submit`` or ``map``), so a
+    middleware written for ``call`` sees every generation; ``context.operation`` says which
+    entry point it came through.
     """
 
     def call(self, request: LlmRequest, next: CallNext, context: CallContext) -> LlmResponse:
@@ -98,8 +102,9 @@ class MiddlewareChain:
         return self._link("stream", terminal, context)(request)  # type: ignore[no-any-return]
 
     def call_api(self, request: Any, context: CallContext, terminal: ApiNext) -> Any:
-        """Run ``request`` through every middleware's ``call_api``, then ``terminal``."""
-        return self._link("call_api", terminal, context)(request)
+        """Run ``request`` through every middleware's ``call_api`` (``call`` for generation), then ``terminal``."""
+        method = "call" if isinstance(request, LlmRequest) else "call_api"
+        return self._link(method, terminal, context)(request)
 
     def _link(self, method: str, terminal: Callable[[Any], Any], context: CallContext) -> Callable[[Any], Any]:
         step = terminal

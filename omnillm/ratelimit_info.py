@@ -28,10 +28,10 @@ from __future__ import annotations
 import math
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import Mapping, Optional, Tuple, Union
+from typing import Dict, Mapping, Optional, Tuple, Union
 
 from .http import Headers
 
@@ -83,6 +83,23 @@ def parse_duration(text: str) -> Optional[float]:
 
     A bare number is read as seconds, which is what some OpenAI-compatible servers send.
     """
+    # Every OpenAI response carries two of these and the same few texts recur ("6ms",
+    # "0s"): remember them (bounded; a pure function of the text).
+    seconds = _DURATIONS.get(text, _UNSEEN)
+    if seconds is _UNSEEN:
+        seconds = _parse_duration(text)
+        if len(_DURATIONS) >= _DURATIONS_MAX:
+            _DURATIONS.clear()
+        _DURATIONS[text] = seconds
+    return seconds  # type: ignore[return-value]
+
+
+_UNSEEN = object()
+_DURATIONS: Dict[str, object] = {}
+_DURATIONS_MAX = 1024
+
+
+def _parse_duration(text: str) -> Optional[float]:
     value = text.strip()
     if not value:
         return None
@@ -186,6 +203,10 @@ def _anthropic_tokens(headers: HeaderSource, now_wall: float) -> Tuple[Optional[
     return None, None, None
 
 
+_FIELDS = tuple(f.name for f in fields(RateLimitInfo))
+_NO_VALUES = (None,) * len(_FIELDS)
+
+
 def parse_rate_limit_headers(headers: HeaderSource, now_wall: Optional[float] = None) -> Optional[RateLimitInfo]:
     """The rate-limit state in OpenAI- or Anthropic-style response headers, or None if there is none.
 
@@ -200,9 +221,12 @@ def parse_rate_limit_headers(headers: HeaderSource, now_wall: Optional[float] = 
         _int(headers, "x-ratelimit-remaining-tokens"),
         _openai_reset(headers, "x-ratelimit-reset-tokens"),
     )
-    if any(value is not None for value in openai):
+    if openai != _NO_VALUES:
         # In RateLimitInfo's field order: limit, remaining, reset for requests, then tokens.
-        return RateLimitInfo(*openai)
+        # Built without the frozen dataclass's per-field __setattr__ (this runs per response).
+        info = object.__new__(RateLimitInfo)
+        info.__dict__.update(zip(_FIELDS, openai))
+        return info
     wall = time.time() if now_wall is None else now_wall
     limit_tokens, remaining_tokens, reset_tokens = _anthropic_tokens(headers, wall)
     anthropic = RateLimitInfo(

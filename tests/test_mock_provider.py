@@ -61,10 +61,18 @@ def _client(mock: MockProvider, target: str, timeout: Optional[Timeout] = None) 
     return Client(provider, **auth, **options, timeout=timeout, environ={})
 
 
-def _gateway(mock: MockProvider, target: str) -> Gateway:
+def _gateway(mock: MockProvider, target: str, request_timeout: float = 30.0) -> Gateway:
     provider, credential, options = _settings(mock, target)
     key = KeyConfig(provider, credential, label="only", **options)
-    return Gateway([key], pool_config=PoolConfig(retry=RetryPolicy(max_attempts=1)), request_timeout=0.6)
+    return Gateway([key], pool_config=PoolConfig(retry=RetryPolicy(max_attempts=1)), request_timeout=request_timeout)
+
+
+def _timeout_for(expected: Type[Exception]) -> Timeout:
+    """Tight limits where the fault is a timeout (it must strike soon); roomy ones elsewhere,
+    so that a busy machine's slow answer is not mistaken for the fault under test."""
+    if expected is omnillm.TimeoutError:
+        return Timeout(connect=2, read=0.4, total=0.6)
+    return Timeout(connect=5, read=10, total=30)
 
 
 @pytest.mark.parametrize(("fault", "client_error", "gateway_error"), FAULTS, ids=FAULT_IDS)
@@ -80,10 +88,11 @@ def test_fault_modes_drive_error_classes(
         # Bedrock has no 529: the mock answers InternalServerException, a ServerError.
         client_error = gateway_error = omnillm.ServerError
     omnillm_mock.add_fault(fault)
-    client = _client(omnillm_mock, target, Timeout(connect=2, read=0.4, total=0.6))
+    client = _client(omnillm_mock, target, _timeout_for(client_error))
     with pytest.raises(client_error):
         client.call(REQ)
-    with _gateway(omnillm_mock, target) as gw, pytest.raises(gateway_error):
+    limit = _timeout_for(client_error).total or 30.0
+    with _gateway(omnillm_mock, target, limit) as gw, pytest.raises(gateway_error):
         gw.call(REQ)
 
 
@@ -122,7 +131,7 @@ def test_stream_fault_modes_through_client_and_gateway(
         error = omnillm.ServerError  # Bedrock has no 529: the mock answers InternalServerException
     omnillm_mock.default_reply = MockReply(text=STREAM_TEXT)
     omnillm_mock.add_fault(fault)
-    client = _client(omnillm_mock, target, Timeout(connect=2, read=0.4, total=0.6))
+    client = _client(omnillm_mock, target, _timeout_for(error))
     received = []
     with pytest.raises(error) as info, client.stream(STREAM_REQ) as stream:
         for event in stream:
@@ -135,7 +144,8 @@ def test_stream_fault_modes_through_client_and_gateway(
     else:
         assert not received
     interrupted = (error, omnillm.StreamInterruptedError)
-    with _gateway(omnillm_mock, target) as gw, pytest.raises(interrupted) as gw_info, gw.stream(STREAM_REQ) as s:
+    limit = _timeout_for(error).total or 30.0
+    with _gateway(omnillm_mock, target, limit) as gw, pytest.raises(interrupted) as gw_info, gw.stream(STREAM_REQ) as s:
         list(s)
     found = gw_info.value
     if isinstance(found, omnillm.StreamInterruptedError):
