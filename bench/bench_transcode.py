@@ -12,57 +12,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+# The typical exchange the transport and gateway benchmarks send too: a system prompt,
+# three turns and one tool; a three-sentence answer with usage.
+from _contenders import CHAT_REQUEST as TYPICAL_CHAT_REQUEST
+from _server import CHAT_RESPONSE as TYPICAL_CHAT_RESPONSE
 from _timing import best_cpu_per_call
 
 import omnillm
 from omnillm.wire import GENERATION_FORMATS
-
-# One typical request: system prompt, three turns, one tool, 300 tokens of text.
-TYPICAL_CHAT_REQUEST = {
-    "model": "gpt-4o",
-    "messages": [
-        {"role": "system", "content": "You are a helpful assistant that answers briefly and cites sources."},
-        {"role": "user", "content": "What is the capital of France, and what is the weather there today? " * 4},
-        {"role": "assistant", "content": "Paris is the capital of France. Let me check the weather for you."},
-        {"role": "user", "content": "Please do, and give me the temperature in Celsius."},
-    ],
-    "tools": [
-        {
-            "type": "function",
-            "function": {
-                "name": "get_weather",
-                "description": "Current weather for a city",
-                "parameters": {
-                    "type": "object",
-                    "properties": {"city": {"type": "string"}, "unit": {"type": "string", "enum": ["c", "f"]}},
-                    "required": ["city"],
-                },
-            },
-        }
-    ],
-    "max_completion_tokens": 512,
-    "temperature": 0.7,
-}
-
-TYPICAL_CHAT_RESPONSE = {
-    "id": "chatcmpl-123",
-    "object": "chat.completion",
-    "created": 1741476542,
-    "model": "gpt-4o-2024-08-06",
-    "choices": [
-        {
-            "index": 0,
-            "message": {
-                "role": "assistant",
-                "content": "Paris is the capital of France. It is 18 degrees Celsius and sunny there today. " * 3,
-                "refusal": None,
-            },
-            "logprobs": None,
-            "finish_reason": "stop",
-        }
-    ],
-    "usage": {"prompt_tokens": 120, "completion_tokens": 60, "total_tokens": 180},
-}
 
 
 def main() -> None:

@@ -203,3 +203,29 @@ def test_tls_verification_is_on_by_default_and_configurable() -> None:
 def test_transport_repr_shows_no_configuration_secrets() -> None:
     transport = Urllib3Transport(proxy_url="http://user:hunter2@proxy:3128")
     assert "hunter2" not in repr(transport)
+
+
+def test_more_hosts_than_pools_still_works(mock: MockProvider) -> None:
+    """With ``num_pools=1`` every switch of host makes the manager close the other pool;
+    the transport's cached reference to the closed pool is replaced, nothing fails."""
+    transport = Urllib3Transport(num_pools=1)
+    with MockProvider() as other:
+        for _ in range(3):
+            for server in (mock, other):
+                response = transport.send(_chat(server))
+                assert response.status == 200, server.base_url
+                assert response.json()["choices"][0]["message"]["content"] == "Mock reply to: hello"
+    transport.close()
+
+
+def test_a_connection_the_server_closed_between_calls_is_replaced(mock: MockProvider) -> None:
+    """A keep-alive connection closed by the server while idle is detected and reopened."""
+    transport = Urllib3Transport()
+    assert transport.send(_chat(mock)).status == 200
+    opened = mock.connections_opened
+    mock.add_fault(Fault(headers={"connection": "close"}, times=1))  # answer, then close
+    assert transport.send(_chat(mock)).status == 200
+    for _ in range(3):
+        assert transport.send(_chat(mock)).status == 200
+    assert mock.connections_opened == opened + 1  # one new connection after the close, then reuse
+    transport.close()

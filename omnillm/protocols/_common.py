@@ -6,9 +6,10 @@ ever lets a bare KeyError or TypeError escape on malformed input.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
-from typing import Any, Dict, FrozenSet, List, Optional, Tuple, Type, Union
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple, Type, TypeVar, Union, cast
 
 from ..errors import DecodeError, EncodeError
 from ..model import BuiltinTool, CacheControl, Extensions
@@ -364,3 +365,26 @@ def load_arguments(text: str) -> Tuple[Any, bool]:
     if not isinstance(value, dict):
         return {"_raw": text}, False
     return value, True
+
+
+_Entry = TypeVar("_Entry", bound=Callable[..., Any])
+
+
+def entry_point(protocol: str, *, decoding: bool) -> Callable[[_Entry], _Entry]:
+    """Mark a codec's public function: recursion overflow inside it (input nested deeper
+    than Python can follow) becomes a `DecodeError` (``decoding``) or `EncodeError` naming
+    ``protocol``, never a bare RecursionError."""
+
+    def wrap(fn: _Entry) -> _Entry:
+        @functools.wraps(fn)
+        def run(value: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(value, *args, **kwargs)
+            except RecursionError:
+                if decoding:
+                    raise too_deep(protocol, value) from None
+                raise EncodeError(protocol, "", "nested too deeply to encode") from None
+
+        return cast(_Entry, run)
+
+    return wrap

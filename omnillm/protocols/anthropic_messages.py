@@ -81,13 +81,13 @@ from ._common import (
     cache_control_dict,
     describe,
     dump_arguments,
+    entry_point,
     extras,
     index,
     join,
     load_arguments,
     parse_data_url,
     restore_extensions,
-    too_deep,
     with_extension,
 )
 
@@ -371,7 +371,8 @@ def _decode_reasoning(
     return config, True
 
 
-def _decode_request(raw: Dict[str, Any]) -> LlmRequest:
+@entry_point(PROTOCOL, decoding=True)
+def decode_request(raw: Dict[str, Any]) -> LlmRequest:
     """Decode a Messages create body into an `LlmRequest`."""
     body = _r.obj(raw, "")
     unknown = extras(body, _REQUEST_KEYS)
@@ -478,7 +479,8 @@ def _decode_usage(raw: Obj, path: str) -> Usage:
     )
 
 
-def _decode_response(raw: Dict[str, Any]) -> LlmResponse:
+@entry_point(PROTOCOL, decoding=True)
+def decode_response(raw: Dict[str, Any]) -> LlmResponse:
     """Decode a Messages response (``anthropic.types.Message``) into an `LlmResponse`."""
     body = _r.obj(raw, "")
     kind = _r.opt_str(body, "type", "")
@@ -1094,7 +1096,8 @@ def _encode_sampling(request: LlmRequest, out: Obj, enc: _Encoder) -> None:
         enc.lose("L-N-CANDIDATES", "n", f"n={request.n}: {PROTOCOL} returns one candidate")
 
 
-def _encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+@entry_point(PROTOCOL, decoding=False)
+def encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
     """Encode an `LlmRequest` as a Messages create body, recording what is lost."""
     enc = _Encoder(losses if losses is not None else LossLog(PROTOCOL))
     out: Obj = {"model": request.model}
@@ -1273,7 +1276,8 @@ def _encode_output(items: List[OutputItem], enc: _Encoder, message_fields: Obj) 
     return content
 
 
-def _encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+@entry_point(PROTOCOL, decoding=False)
+def encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
     """Encode an `LlmResponse` as a Messages response body, recording what is lost."""
     enc = _Encoder(losses if losses is not None else LossLog(PROTOCOL))
     message_fields: Obj = {}
@@ -1300,43 +1304,6 @@ def _encode_response(response: LlmResponse, losses: Optional[LossLog] = None) ->
     for key, value in message_fields.items():
         out.setdefault(key, value)
     return out
-
-
-# The public entry points: recursion through nested input becomes a DecodeError/EncodeError.
-
-
-def decode_request(raw: Dict[str, Any]) -> LlmRequest:
-    """Decode a Messages create body into an `LlmRequest`."""
-    try:
-        return _decode_request(raw)
-    except RecursionError:
-        # Python-level recursion (schemas, nested content) overflowed: name where.
-        raise too_deep(PROTOCOL, raw) from None
-
-
-def encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
-    """Encode an `LlmRequest` as a Messages create body, recording what is lost."""
-    try:
-        return _encode_request(request, losses)
-    except RecursionError:
-        raise EncodeError(PROTOCOL, "", "nested too deeply to encode") from None
-
-
-def decode_response(raw: Dict[str, Any]) -> LlmResponse:
-    """Decode a Messages response (``anthropic.types.Message``) into an `LlmResponse`."""
-    try:
-        return _decode_response(raw)
-    except RecursionError:
-        # Python-level recursion (schemas, nested content) overflowed: name where.
-        raise too_deep(PROTOCOL, raw) from None
-
-
-def encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
-    """Encode an `LlmResponse` as a Messages response body, recording what is lost."""
-    try:
-        return _encode_response(response, losses)
-    except RecursionError:
-        raise EncodeError(PROTOCOL, "", "nested too deeply to encode") from None
 
 
 __all__ = ["PROTOCOL", "decode_request", "decode_response", "encode_request", "encode_response"]

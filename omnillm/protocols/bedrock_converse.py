@@ -115,12 +115,12 @@ from ._common import (
     builtin_label,
     describe,
     dump_arguments,
+    entry_point,
     extras,
     index,
     join,
     parse_data_url,
     reject_json_constant,
-    too_deep,
     with_extension,
 )
 
@@ -626,7 +626,8 @@ def _decode_output_config(raw: Obj, request: LlmRequest) -> Optional[Obj]:
     return rest if rest else None
 
 
-def _decode_request(raw: Dict[str, Any]) -> LlmRequest:
+@entry_point(PROTOCOL, decoding=True)
+def decode_request(raw: Dict[str, Any]) -> LlmRequest:
     """Decode a Converse request (the body, optionally with ``modelId``) into an `LlmRequest`."""
     body = _R.obj(raw, "")
     unknown = extras(body, _REQUEST_KEYS)
@@ -760,7 +761,8 @@ def _decode_output(blocks: List[Any], path: str) -> List[OutputItem]:
     return output
 
 
-def _decode_response(raw: Dict[str, Any]) -> LlmResponse:
+@entry_point(PROTOCOL, decoding=True)
+def decode_response(raw: Dict[str, Any]) -> LlmResponse:
     """Decode a Converse response body into an `LlmResponse` (``id`` and ``model`` are ``""``)."""
     body = _R.obj(raw, "")
     unknown = extras(body, _RESPONSE_KEYS)
@@ -1430,7 +1432,8 @@ def _encode_unsupported(request: LlmRequest, enc: _Encoder, native_fields: bool)
         )
 
 
-def _encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+@entry_point(PROTOCOL, decoding=False)
+def encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
     """Encode an `LlmRequest` as a Converse request (with ``modelId`` when it names a model)."""
     enc = _Encoder(losses if losses is not None else LossLog(PROTOCOL))
     out: Obj = {}
@@ -1565,7 +1568,8 @@ def _encode_output(items: List[OutputItem], enc: _Encoder) -> List[Obj]:
     return content
 
 
-def _encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+@entry_point(PROTOCOL, decoding=False)
+def encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
     """Encode an `LlmResponse` as a Converse response body, recording what is lost."""
     enc = _Encoder(losses if losses is not None else LossLog(PROTOCOL))
     out: Obj = {
@@ -1600,43 +1604,6 @@ def _encode_response(response: LlmResponse, losses: Optional[LossLog] = None) ->
         )
     _restore(out, extensions, enc.losses, "")
     return out
-
-
-# The public entry points: recursion through nested input becomes a DecodeError/EncodeError.
-
-
-def decode_request(raw: Dict[str, Any]) -> LlmRequest:
-    """Decode a Converse request (the body, optionally with ``modelId``) into an `LlmRequest`."""
-    try:
-        return _decode_request(raw)
-    except RecursionError:
-        # Python-level recursion (schemas, nested content) overflowed: name where.
-        raise too_deep(PROTOCOL, raw) from None
-
-
-def encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
-    """Encode an `LlmRequest` as a Converse request (with ``modelId`` when it names a model)."""
-    try:
-        return _encode_request(request, losses)
-    except RecursionError:
-        raise EncodeError(PROTOCOL, "", "nested too deeply to encode") from None
-
-
-def decode_response(raw: Dict[str, Any]) -> LlmResponse:
-    """Decode a Converse response body into an `LlmResponse` (``id`` and ``model`` are ``""``)."""
-    try:
-        return _decode_response(raw)
-    except RecursionError:
-        # Python-level recursion (schemas, nested content) overflowed: name where.
-        raise too_deep(PROTOCOL, raw) from None
-
-
-def encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
-    """Encode an `LlmResponse` as a Converse response body, recording what is lost."""
-    try:
-        return _encode_response(response, losses)
-    except RecursionError:
-        raise EncodeError(PROTOCOL, "", "nested too deeply to encode") from None
 
 
 __all__ = [

@@ -80,13 +80,13 @@ from ._common import (
     Reader,
     builtin_label,
     dump_arguments,
+    entry_point,
     extras,
     index,
     join,
     load_arguments,
     parse_data_url,
     restore_extensions,
-    too_deep,
     with_extension,
 )
 
@@ -594,7 +594,8 @@ def _decode_reasoning(d: Obj, path: str) -> ReasoningConfig:
     return config
 
 
-def _decode_request(raw: Dict[str, Any]) -> LlmRequest:
+@entry_point(PROTOCOL, decoding=True)
+def decode_request(raw: Dict[str, Any]) -> LlmRequest:
     """A GenerateContentRequest body as an `LlmRequest` (``model`` from an optional ``model`` key)."""
     r = _R.obj(raw, "")
     contents = _R.req_arr(r, "contents", "")
@@ -1154,7 +1155,8 @@ def _encode_messages(request: LlmRequest, enc: _Encoder) -> Tuple[Optional[Obj],
     return system, contents
 
 
-def _encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+@entry_point(PROTOCOL, decoding=False)
+def encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
     """An `LlmRequest` as a GenerateContentRequest body (with ``model`` when the request names one)."""
     if losses is None:
         losses = LossLog(PROTOCOL)
@@ -1268,7 +1270,8 @@ def _decode_usage(u: Obj, where: str = "usageMetadata") -> Usage:
     )
 
 
-def _decode_response(raw: Dict[str, Any]) -> LlmResponse:
+@entry_point(PROTOCOL, decoding=True)
+def decode_response(raw: Dict[str, Any]) -> LlmResponse:
     """A GenerateContentResponse body as an `LlmResponse` (candidate 0 plus `Choice` s)."""
     r = _R.obj(raw, "")
     top = extras(r, _RESPONSE_KEYS)
@@ -1391,7 +1394,8 @@ def _encode_usage(usage: Usage, losses: LossLog) -> Obj:
     return out
 
 
-def _encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+@entry_point(PROTOCOL, decoding=False)
+def encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
     """An `LlmResponse` as a GenerateContentResponse body."""
     if losses is None:
         losses = LossLog(PROTOCOL)
@@ -1442,40 +1446,3 @@ def _encode_response(response: LlmResponse, losses: Optional[LossLog] = None) ->
         out["createTime"] = was if keep else _format_time(response.created)
     _restore(out, {**others, PROTOCOL: top_fields}, losses, "")
     return out
-
-
-# The public entry points: recursion through nested input becomes a DecodeError/EncodeError.
-
-
-def decode_request(raw: Dict[str, Any]) -> LlmRequest:
-    """A GenerateContentRequest body as an `LlmRequest` (``model`` from an optional ``model`` key)."""
-    try:
-        return _decode_request(raw)
-    except RecursionError:
-        # Python-level recursion (schemas, nested content) overflowed: name where.
-        raise too_deep(PROTOCOL, raw) from None
-
-
-def encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
-    """An `LlmRequest` as a GenerateContentRequest body (with ``model`` when the request names one)."""
-    try:
-        return _encode_request(request, losses)
-    except RecursionError:
-        raise EncodeError(PROTOCOL, "", "nested too deeply to encode") from None
-
-
-def decode_response(raw: Dict[str, Any]) -> LlmResponse:
-    """A GenerateContentResponse body as an `LlmResponse` (candidate 0 plus `Choice` s)."""
-    try:
-        return _decode_response(raw)
-    except RecursionError:
-        # Python-level recursion (schemas, nested content) overflowed: name where.
-        raise too_deep(PROTOCOL, raw) from None
-
-
-def encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
-    """An `LlmResponse` as a GenerateContentResponse body."""
-    try:
-        return _encode_response(response, losses)
-    except RecursionError:
-        raise EncodeError(PROTOCOL, "", "nested too deeply to encode") from None

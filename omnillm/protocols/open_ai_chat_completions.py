@@ -66,11 +66,11 @@ from ._common import (
     builtin_label,
     data_url,
     describe,
+    entry_point,
     index,
     join,
     parse_data_url,
     restore_extensions,
-    too_deep,
 )
 
 PROTOCOL = "open_ai_chat_completions"
@@ -512,7 +512,8 @@ def _decode_output_format(value: Obj, path: str) -> Optional[OutputFormat]:
     )
 
 
-def _decode_request(raw: Dict[str, Any]) -> LlmRequest:
+@entry_point(PROTOCOL, decoding=True)
+def decode_request(raw: Dict[str, Any]) -> LlmRequest:
     """Decode a Chat Completions request body."""
     d = _R.obj(raw, "")
     model = _R.req_str(d, "model", "")
@@ -1045,7 +1046,8 @@ def _encode_reasoning(rc: ReasoningConfig, out: Obj, losses: LossLog) -> None:
     restore_extensions(out, rc.extensions, PROTOCOL, losses, path)
 
 
-def _encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+@entry_point(PROTOCOL, decoding=False)
+def encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
     """Encode a canonical request as a Chat Completions request body."""
     if losses is None:
         losses = LossLog(PROTOCOL)
@@ -1221,7 +1223,8 @@ def _decode_usage(raw: Any, path: str) -> Usage:
     )
 
 
-def _decode_response(raw: Dict[str, Any]) -> LlmResponse:
+@entry_point(PROTOCOL, decoding=True)
+def decode_response(raw: Dict[str, Any]) -> LlmResponse:
     """Decode a Chat Completions response body (n > 1 choices go to ``choices``)."""
     d = _R.obj(raw, "")
     ext = _ext(d, _RESPONSE_KEYS)
@@ -1394,7 +1397,8 @@ def _encode_usage(u: Usage, losses: LossLog) -> Obj:
     return out
 
 
-def _encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+@entry_point(PROTOCOL, decoding=False)
+def encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
     """Encode a canonical response as a Chat Completions response body."""
     if losses is None:
         losses = LossLog(PROTOCOL)
@@ -1436,40 +1440,3 @@ def _encode_response(response: LlmResponse, losses: Optional[LossLog] = None) ->
         out["usage"] = _encode_usage(response.usage, losses)
     _restore(out, ext, losses, "", skip=("choice",))
     return out
-
-
-# The public entry points: recursion through nested input becomes a DecodeError/EncodeError.
-
-
-def decode_request(raw: Dict[str, Any]) -> LlmRequest:
-    """Decode a Chat Completions request body."""
-    try:
-        return _decode_request(raw)
-    except RecursionError:
-        # Python-level recursion (schemas, nested content) overflowed: name where.
-        raise too_deep(PROTOCOL, raw) from None
-
-
-def encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
-    """Encode a canonical request as a Chat Completions request body."""
-    try:
-        return _encode_request(request, losses)
-    except RecursionError:
-        raise EncodeError(PROTOCOL, "", "nested too deeply to encode") from None
-
-
-def decode_response(raw: Dict[str, Any]) -> LlmResponse:
-    """Decode a Chat Completions response body (n > 1 choices go to ``choices``)."""
-    try:
-        return _decode_response(raw)
-    except RecursionError:
-        # Python-level recursion (schemas, nested content) overflowed: name where.
-        raise too_deep(PROTOCOL, raw) from None
-
-
-def encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
-    """Encode a canonical response as a Chat Completions response body."""
-    try:
-        return _encode_response(response, losses)
-    except RecursionError:
-        raise EncodeError(PROTOCOL, "", "nested too deeply to encode") from None

@@ -81,11 +81,11 @@ from ._common import (
     builtin_label,
     data_url,
     describe,
+    entry_point,
     index,
     join,
     parse_data_url,
     restore_extensions,
-    too_deep,
 )
 
 PROTOCOL = "open_ai_responses"
@@ -534,7 +534,8 @@ def _decode_reasoning_config(d: Obj, path: str) -> ReasoningConfig:
     )
 
 
-def _decode_request(raw: Dict[str, Any]) -> LlmRequest:
+@entry_point(PROTOCOL, decoding=True)
+def decode_request(raw: Dict[str, Any]) -> LlmRequest:
     """Decode a Responses request body into an `LlmRequest`."""
     d = _R.obj(raw, "")
     ext = _ext(d, _REQUEST_KEYS)
@@ -1129,7 +1130,8 @@ def _leading_system(request: LlmRequest) -> Optional[str]:
     return part.text
 
 
-def _encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+@entry_point(PROTOCOL, decoding=False)
+def encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
     """Encode an `LlmRequest` as a Responses request body, recording every loss."""
     if losses is None:
         losses = LossLog(PROTOCOL)
@@ -1277,7 +1279,8 @@ def _nest(ext: Extensions, d: Obj, known: FrozenSet[str], key: str) -> None:
         ext.setdefault(PROTOCOL, {})[key] = unknown
 
 
-def _decode_response(raw: Dict[str, Any]) -> LlmResponse:
+@entry_point(PROTOCOL, decoding=True)
+def decode_response(raw: Dict[str, Any]) -> LlmResponse:
     """Decode a Responses response body into an `LlmResponse`."""
     d = _R.obj(raw, "")
     ext = _ext(d, _RESPONSE_KEYS)
@@ -1398,7 +1401,8 @@ def _encode_usage(usage: Usage, losses: LossLog) -> Obj:
     return out
 
 
-def _encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
+@entry_point(PROTOCOL, decoding=False)
+def encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
     """Encode an `LlmResponse` as a Responses response body, recording every loss."""
     if losses is None:
         losses = LossLog(PROTOCOL)
@@ -1454,40 +1458,3 @@ def _encode_response(response: LlmResponse, losses: Optional[LossLog] = None) ->
         rest[PROTOCOL] = mine
     _restore(out, rest, losses, "")
     return out
-
-
-# The public entry points: recursion through nested input becomes a DecodeError/EncodeError.
-
-
-def decode_request(raw: Dict[str, Any]) -> LlmRequest:
-    """Decode a Responses request body into an `LlmRequest`."""
-    try:
-        return _decode_request(raw)
-    except RecursionError:
-        # Python-level recursion (schemas, nested content) overflowed: name where.
-        raise too_deep(PROTOCOL, raw) from None
-
-
-def encode_request(request: LlmRequest, losses: Optional[LossLog] = None) -> Dict[str, Any]:
-    """Encode an `LlmRequest` as a Responses request body, recording every loss."""
-    try:
-        return _encode_request(request, losses)
-    except RecursionError:
-        raise EncodeError(PROTOCOL, "", "nested too deeply to encode") from None
-
-
-def decode_response(raw: Dict[str, Any]) -> LlmResponse:
-    """Decode a Responses response body into an `LlmResponse`."""
-    try:
-        return _decode_response(raw)
-    except RecursionError:
-        # Python-level recursion (schemas, nested content) overflowed: name where.
-        raise too_deep(PROTOCOL, raw) from None
-
-
-def encode_response(response: LlmResponse, losses: Optional[LossLog] = None) -> Dict[str, Any]:
-    """Encode an `LlmResponse` as a Responses response body, recording every loss."""
-    try:
-        return _encode_response(response, losses)
-    except RecursionError:
-        raise EncodeError(PROTOCOL, "", "nested too deeply to encode") from None
