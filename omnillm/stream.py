@@ -11,8 +11,8 @@ Every event that concerns an output item carries ``index``: the item's position 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Union
+from dataclasses import dataclass, field, replace
+from typing import Dict, List, Optional, Sequence, Union
 
 from .model import (
     LlmResponse,
@@ -106,10 +106,20 @@ class ToolCallArgumentsDelta:
 
 @dataclass
 class OutputItemDone:
-    """The item at ``index`` is complete. ``item`` is its final form when the wire gives it."""
+    """The item at ``index`` is complete. ``item`` is its final form when the wire gives it.
+
+    ``lean``: ``item`` leaves out what the deltas already carried, so that a decoder
+    need not hold it: the text of its text and refusal parts, its reasoning text and
+    summaries and its tool arguments are empty, and are the concatenation of the item's
+    deltas (see `restore_streamed`). ``text_lengths`` then gives the length of each text
+    part of a message with more than one, in order. Decoders emit lean items only when
+    asked (``StreamDecoder(lean=True)``, as `omnillm.transcode_stream` does).
+    """
 
     index: int
     item: Optional[OutputItem] = None
+    lean: bool = False
+    text_lengths: Optional[List[int]] = None
 
 
 @dataclass
@@ -231,7 +241,17 @@ class StreamAccumulator:
             slot.source = event.source or slot.source
         elif isinstance(event, OutputItemDone):
             if event.item is not None:
-                self._slot(event.index, _kind_of(event.item)).final = event.item
+                slot = self._slot(event.index, _kind_of(event.item))
+                item = event.item
+                if event.lean:
+                    item = restore_streamed(
+                        item,
+                        text="".join(slot.texts),
+                        refusal="".join(slot.refusals),
+                        summary=["".join(slot.summary[k]) for k in sorted(slot.summary)],
+                        text_lengths=event.text_lengths,
+                    )
+                slot.final = item
         elif isinstance(event, UsageUpdate):
             self.usage = event.usage
         elif isinstance(event, ResponseStarted):
@@ -320,6 +340,49 @@ class BoundedAccumulator(StreamAccumulator):
 
 
 _CONTENT = (TextDelta, RefusalDelta, ReasoningDelta, ToolCallArgumentsDelta)
+
+
+def restore_streamed(
+    item: OutputItem,
+    *,
+    text: str = "",
+    refusal: str = "",
+    summary: Sequence[str] = (),
+    text_lengths: Optional[Sequence[int]] = None,
+) -> OutputItem:
+    """A lean final form (see `OutputItemDone`) with its streamed content put back.
+
+    ``text`` is the concatenation of the item's text deltas (reasoning deltas for
+    reasoning, argument deltas for a tool call), ``refusal`` of its refusal deltas and
+    ``summary`` its summary entries. A message's text is cut among its text parts by
+    ``text_lengths``; without them the last text part takes what the others leave.
+    """
+    if isinstance(item, ToolCallPart):
+        return replace(item, arguments=text)
+    if isinstance(item, ReasoningPart):
+        return replace(
+            item,
+            text=text if item.text is not None or text else None,
+            summary=list(summary) if summary else item.summary,
+        )
+    if not isinstance(item, Message):
+        return item
+    count = sum(isinstance(part, TextPart) for part in item.content)
+    lengths = list(text_lengths) if text_lengths is not None and len(text_lengths) == count else None
+    content: List[Part] = []
+    at = seen = 0
+    for part in item.content:
+        if isinstance(part, TextPart):
+            seen += 1
+            size = lengths[seen - 1] if lengths is not None else (len(text) - at if seen == count else 0)
+            # A slice covering the whole string is the string itself: no copy.
+            content.append(replace(part, text=text[at : at + size]))
+            at += size
+        elif isinstance(part, RefusalPart):
+            content.append(replace(part, text=refusal))
+        else:
+            content.append(part)
+    return replace(item, content=content)
 
 
 def _kind_of(item: OutputItem) -> str:

@@ -93,6 +93,7 @@ def decode_stream(
     *,
     accumulator: Optional[StreamAccumulator] = None,
     framing: Optional[str] = None,
+    lean: bool = False,
 ) -> Iterator[StreamEvent]:
     """Decode a wire stream into canonical events, one input chunk at a time.
 
@@ -100,11 +101,13 @@ def decode_stream(
     when the input ends without the terminal event; both carry the partial response.
     Pass an ``accumulator`` to keep the folded response after the iterator ends.
     ``framing`` overrides the format's own framing (``bedrock_invoke``: a provider's
-    events wrapped in Bedrock InvokeModel stream chunks).
+    events wrapped in Bedrock InvokeModel stream chunks). ``lean``: items close with lean
+    final forms (`OutputItemDone.lean`), so that the decoder holds no streamed text; the
+    accumulator still folds the whole response.
     """
     fmt = wire_format(source)
     module = stream_codec(fmt)
-    decoder = module.StreamDecoder()
+    decoder = module.StreamDecoder(lean=lean)
     acc = accumulator if accumulator is not None else StreamAccumulator()
     # A codec whose framing is not plain SSE provides its own parser.
     if framing is not None:
@@ -198,8 +201,10 @@ def encode_stream(
         encoder = module.StreamEncoder(log, include_usage=include_usage)
     else:
         encoder = module.StreamEncoder(log)
+    # An encoder whose events can repeat a whole item (Responses) serialises them one at a time.
+    encode = getattr(encoder, "encode_lazily", encoder.encode)
     for event in events:
-        yield from encoder.encode(event)
+        yield from encode(event)
     yield from encoder.finish()
 
 
@@ -214,16 +219,19 @@ def transcode_stream(
     """Convert a ``source`` wire stream into ``target`` frames (see `encode_stream`), incrementally.
 
     Output for an event is yielded before the next input chunk is read, and nothing
-    grows with the stream: memory stays bounded by the largest single event (except for
-    an ``open_ai_responses`` target, whose ``.done`` events and terminal response repeat
-    each item whole). Losses go to ``losses`` when given. Errors as in `decode_stream`,
-    except that the partial response keeps only the first `PARTIAL_LIMIT` characters of
-    streamed content (ids, tool calls, usage and stop reason whole).
+    grows with the stream: memory stays bounded by the largest single event, in or out
+    (an ``open_ai_responses`` target's ``.done`` events and terminal response repeat each
+    item whole, so there its encoder holds the text once). Losses go to ``losses`` when
+    given. Errors as in `decode_stream`, except that the partial response keeps only the
+    first `PARTIAL_LIMIT` characters of streamed content (ids, tool calls, usage and stop
+    reason whole).
     """
     # Bounded partial: the yielded frames carry every delta, so the error's partial keeps
     # at most PARTIAL_LIMIT characters of content and memory stays O(largest event).
     partial = BoundedAccumulator(PARTIAL_LIMIT)
-    events = decode_stream(chunks, source, accumulator=partial)
+    # Lean decoding: item final forms leave out the text the deltas carried, so no decoder
+    # holds an open item's text; encoders that need it (Responses) rebuild it from deltas.
+    events = decode_stream(chunks, source, accumulator=partial, lean=True)
     return encode_stream(events, target, losses=losses, include_usage=include_usage)
 
 

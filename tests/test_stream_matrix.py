@@ -358,7 +358,7 @@ def _reference_prefix(source: str, target: str, chunks: List[Body]) -> Body:
     """What a complete, non-incremental run over ``chunks`` alone writes before end of input."""
     module = stream_codec(source)
     parser = getattr(module, "event_parser", SSEParser)()
-    decoder = module.StreamDecoder()
+    decoder = module.StreamDecoder(lean=True)  # as transcode_stream decodes
     encoder = stream_codec(target).StreamEncoder(LossLog(target))
     out: List[Body] = []
     for chunk in chunks:

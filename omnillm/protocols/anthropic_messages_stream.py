@@ -135,10 +135,15 @@ class _Block:
 
 
 class StreamDecoder:
-    """Anthropic Messages SSE events in, canonical stream events out, one event at a time."""
+    """Anthropic Messages SSE events in, canonical stream events out, one event at a time.
 
-    def __init__(self) -> None:
+    ``lean``: close blocks with lean final forms (see `OutputItemDone`), holding no
+    streamed text or tool arguments; tool arguments are then not re-serialised.
+    """
+
+    def __init__(self, *, lean: bool = False) -> None:
         self.terminated = False
+        self._lean = lean
         self._count = 0
         self._started = False
         self._blocks: Dict[int, _Block] = {}
@@ -268,7 +273,7 @@ class StreamDecoder:
             state.citations = list(_R.opt_arr(block, "citations", where) or [])
             out.append(OutputItemAdded(index, "message"))
             if text:
-                state.parts.append(text)
+                self._keep(state, text)
                 out.append(TextDelta(index, text))
         elif kind == "tool_use":
             state = _Block("tool", index, block)
@@ -282,7 +287,7 @@ class StreamDecoder:
             state.signature = _R.opt_str(block, "signature", where) or ""
             out.append(OutputItemAdded(index, "reasoning"))
             if text:
-                state.parts.append(text)
+                self._keep(state, text)
                 out.append(ReasoningDelta(index, text))
             if state.signature:
                 out.append(ReasoningSignatureDelta(index, signature=state.signature, source=PROTOCOL))
@@ -314,7 +319,7 @@ class StreamDecoder:
         if kind == "text_delta":
             text = _R.req_str(delta, "text", where)
             self._expect(state, "text", kind, where)
-            state.parts.append(text)
+            self._keep(state, text)
             return [TextDelta(state.index, text)] if text else []
         if kind == "input_json_delta":
             fragment = _R.req_str(delta, "partial_json", where)
@@ -322,12 +327,12 @@ class StreamDecoder:
                 state.parts.append(fragment)
                 return []
             self._expect(state, "tool", kind, where)
-            state.parts.append(fragment)
+            self._keep(state, fragment)
             return [ToolCallArgumentsDelta(state.index, fragment)] if fragment else []
         if kind == "thinking_delta":
             text = _R.req_str(delta, "thinking", where)
             self._expect(state, "thinking", kind, where)
-            state.parts.append(text)
+            self._keep(state, text)
             return [ReasoningDelta(state.index, text)] if text else []
         if kind == "signature_delta":
             signature = _R.req_str(delta, "signature", where)
@@ -342,6 +347,13 @@ class StreamDecoder:
                 state.citations.append(citation)
             return []
         return []  # unknown delta types (newer API features) carry nothing we can place
+
+    def _keep(self, state: _Block, text: str) -> None:
+        """Hold a fragment for the block's final form; a lean decoder keeps only that there was some."""
+        if not self._lean:
+            state.parts.append(text)
+        elif text and not state.parts:
+            state.parts.append("")
 
     @staticmethod
     def _expect(state: _Block, kind: str, delta_type: str, where: str) -> None:
@@ -373,11 +385,13 @@ class StreamDecoder:
             if ext:
                 item = Message("assistant", [TextPart("".join(state.parts), extensions={PROTOCOL: ext})])
         elif state.kind == "tool":
-            raw = "".join(state.parts)
+            raw = "".join(state.parts)  # always "" for a lean decoder
             arguments = _normalise_arguments(raw, start.get("input"))
-            if not raw:
+            if not (state.parts if self._lean else raw):
                 # Nothing streamed (a call without arguments): deltas alone must still be complete.
                 out.append(ToolCallArgumentsDelta(state.index, arguments))
+            if self._lean:
+                arguments = ""
             item = ToolCallPart(
                 id=str(start["id"]),
                 name=str(start["name"]),
@@ -404,8 +418,14 @@ class StreamDecoder:
             if state.parts and "".join(state.parts):
                 data = {**start, "input": _parse_object("".join(state.parts))}
             item = OpaquePart(source=PROTOCOL, data=data)
-        out.append(OutputItemDone(state.index, item))
+        out.append(
+            OutputItemDone(state.index, item, lean=self._lean and item is not None and state.kind in _LEAN_KINDS)
+        )
         return out
+
+
+# Block kinds whose lean final forms leave out the streamed content.
+_LEAN_KINDS = frozenset({"text", "tool", "thinking"})
 
 
 def _type_path(path: str) -> str:

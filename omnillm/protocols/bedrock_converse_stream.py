@@ -158,10 +158,15 @@ class _Block:
 
 
 class StreamDecoder:
-    """ConverseStream event-stream messages in, canonical stream events out, one message at a time."""
+    """ConverseStream event-stream messages in, canonical stream events out, one message at a time.
 
-    def __init__(self) -> None:
+    ``lean``: close blocks with lean final forms (see `OutputItemDone`), holding no
+    streamed text or tool arguments; tool arguments are then not re-serialised.
+    """
+
+    def __init__(self, *, lean: bool = False) -> None:
         self.terminated = False
+        self._lean = lean
         self._count = 0
         self._started = False
         self._stopped = False
@@ -318,14 +323,14 @@ class StreamDecoder:
         if kind == "text":
             text = _R.req_str(delta, "text", where)
             self._expect(block, "text", where, out)
-            block.parts.append(text)
+            self._keep(block, text)
             if text:
                 out.append(TextDelta(block.index, text))
         elif kind == "toolUse":
             fragment = _R.req_str(_R.obj(value, join(where, "toolUse")), "input", join(where, "toolUse"))
             if block.kind != "tool":
                 raise _R.fail(where, "a toolUse delta for a block that is not a tool use")
-            block.parts.append(fragment)
+            self._keep(block, fragment)
             if fragment:
                 out.append(ToolCallArgumentsDelta(block.index, fragment))
         elif kind == "reasoningContent":
@@ -335,6 +340,13 @@ class StreamDecoder:
             block.citations.append(_R.obj(value, join(where, "citation")))
         # toolResult and image deltas only belong to opaque blocks; newer members are ignored.
         return out
+
+    def _keep(self, block: _Block, text: str) -> None:
+        """Hold a fragment for the block's final form; a lean decoder keeps only that there was some."""
+        if not self._lean:
+            block.parts.append(text)
+        elif text and not block.parts:
+            block.parts.append("")
 
     def _expect(self, block: _Block, kind: str, where: str, out: List[StreamEvent]) -> None:
         if block.kind is None:
@@ -349,7 +361,7 @@ class StreamDecoder:
         self._expect(block, "reasoning", where, out)
         if "text" in d:
             text = _R.req_str(d, "text", where)
-            block.parts.append(text)
+            self._keep(block, text)
             if text:
                 out.append(ReasoningDelta(block.index, text))
         elif "signature" in d:
@@ -381,11 +393,13 @@ class StreamDecoder:
                 extensions = {PROTOCOL: {"citations": block.citations}, _CITATIONS_BLOCK: {}}
                 item = Message("assistant", [TextPart("".join(block.parts), extensions=extensions)])
         elif block.kind == "tool":
-            raw = "".join(block.parts)
+            raw = "".join(block.parts)  # always "" for a lean decoder
             arguments = _normalise_arguments(raw)
-            if not raw:
+            if not (block.parts if self._lean else raw):
                 # Nothing streamed (a call without arguments): deltas alone must still be complete.
                 out.append(ToolCallArgumentsDelta(block.index, arguments))
+            if self._lean:
+                arguments = ""
             tool = block.start["toolUse"]
             item = ToolCallPart(id=tool["toolUseId"], name=tool["name"], arguments=arguments)
         elif block.kind == "reasoning":
@@ -395,7 +409,7 @@ class StreamDecoder:
                 item = ReasoningPart(text="".join(block.parts), signature=block.signature, source=PROTOCOL)
         else:
             item = OpaquePart(source=PROTOCOL, data={"start": block.start, "deltas": block.deltas})
-        out.append(OutputItemDone(block.index, item))
+        out.append(OutputItemDone(block.index, item, lean=self._lean and item is not None and block.kind != "opaque"))
         return out
 
     # ---------------------------------------------------------------- message level

@@ -102,6 +102,7 @@ from ..stream import (
     ToolCallArgumentsDelta,
     ToolCallStarted,
     UsageUpdate,
+    restore_streamed,
 )
 from ._common import Obj, Reader, dump_arguments, dumps, extras, index, join, restore_extensions, with_extension
 
@@ -199,6 +200,9 @@ class _Item:
     signature: Optional[str] = None
     extensions: Extensions = field(default_factory=dict)
     content_fields: Obj = field(default_factory=dict)  # unknown fields of the wire content objects
+    run_open: bool = False  # lean: a trailing run was started
+    run_size: int = 0  # lean: characters in the trailing run
+    lengths: List[int] = field(default_factory=list)  # lean: characters of each text part in content
 
 
 @dataclass
@@ -268,10 +272,13 @@ class StreamDecoder:
 
     ``terminated`` becomes true at an error chunk, or in `finish` when candidate 0 sent a
     ``finishReason`` or the prompt was blocked (see the module docstring).
+    ``lean``: close items with lean final forms (see `OutputItemDone`), holding no
+    streamed text.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, lean: bool = False) -> None:
         self.terminated = False
+        self._lean = lean
         self._count = 0
         self._started = False
         self._failed = False
@@ -432,7 +439,10 @@ class StreamDecoder:
             out.append(ReasoningDelta(item.index, text))
         elif text:
             out.append(ReasoningDelta(item.index, text))
-        item.texts.append(text)
+        if not self._lean:
+            item.texts.append(text)
+        elif not item.texts:
+            item.texts.append("")
         if part.signature is not None:
             item.signature = part.signature
             out.append(ReasoningSignatureDelta(item.index, signature=part.signature, source=PROTOCOL))
@@ -448,10 +458,18 @@ class StreamDecoder:
             out.append(OutputItemAdded(item.index, "message"))
         item.content_fields.update(content_fields)
         if plain and isinstance(part, TextPart):
-            item.run.append(part.text)
+            if self._lean:
+                item.run_open = True
+                item.run_size += len(part.text)
+            else:
+                item.run.append(part.text)
         else:
             self._flush_run(item)
-            item.content.append(part)
+            if self._lean and isinstance(part, TextPart):
+                item.lengths.append(len(part.text))
+                item.content.append(replace(part, text=""))
+            else:
+                item.content.append(part)
         if isinstance(part, TextPart) and part.text:
             out.append(TextDelta(item.index, part.text))
 
@@ -460,6 +478,10 @@ class StreamDecoder:
         if item.run:
             item.content.append(TextPart("".join(item.run)))
             item.run = []
+        elif item.run_open:
+            item.content.append(TextPart(""))
+            item.lengths.append(item.run_size)
+            item.run_open, item.run_size = False, 0
 
     def _close(self, out: List[StreamEvent]) -> None:
         """Close the open message or thought item with its final form where the deltas need one."""
@@ -478,7 +500,9 @@ class StreamDecoder:
         else:
             self._flush_run(item)
             content = item.content
-            rebuilt = len(content) == 1 and _plain(content[0]) and bool(getattr(content[0], "text", ""))
+            rebuilt = len(content) == 1 and _plain(content[0])
+            if rebuilt:
+                rebuilt = item.lengths[0] > 0 if self._lean else bool(getattr(content[0], "text", ""))
             if not rebuilt or item.content_fields:
                 final = Message(
                     "assistant",
@@ -486,7 +510,8 @@ class StreamDecoder:
                     raw_format=PROTOCOL,
                     extensions=with_extension(PROTOCOL, item.content_fields),
                 )
-        out.append(OutputItemDone(item.index, final))
+        lengths = item.lengths if len(item.lengths) > 1 else None
+        out.append(OutputItemDone(item.index, final, lean=self._lean and final is not None, text_lengths=lengths))
 
     # ---------------------------------------------------------------- streamed (Vertex) calls
 
@@ -664,7 +689,12 @@ class StreamEncoder:
         elif isinstance(event, OutputItemAdded):
             self._item(event.index, "reasoning" if event.kind == "reasoning" else event.kind)
         elif isinstance(event, OutputItemDone):
-            self._item_done(out, event.index, event.item)
+            final = event.item
+            if event.lean and isinstance(final, ToolCallPart):
+                # A call goes out whole: its arguments are the deltas this encoder holds.
+                held = self._items.get(event.index)
+                final = restore_streamed(final, text="".join(held.arguments) if held is not None else "")
+            self._item_done(out, event.index, final)
         elif isinstance(event, ResponseCompleted):
             self._complete(out, event)
         elif isinstance(event, ErrorEvent):

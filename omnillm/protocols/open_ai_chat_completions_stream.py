@@ -136,10 +136,15 @@ class _Item:
 
 
 class StreamDecoder:
-    """Chat Completions SSE events in, canonical stream events out, one event at a time."""
+    """Chat Completions SSE events in, canonical stream events out, one event at a time.
 
-    def __init__(self) -> None:
+    ``lean``: close items with lean final forms (see `OutputItemDone`), holding no
+    streamed text.
+    """
+
+    def __init__(self, *, lean: bool = False) -> None:
         self.terminated = False
+        self._lean = lean
         self._count = 0
         self._started = False
         self._next_index = 0
@@ -227,18 +232,18 @@ class StreamDecoder:
         if reasoning:
             if self._reasoning is None:
                 self._reasoning = self._open("reasoning", out)
-            self._reasoning.texts.append(reasoning)
+            _keep(self._reasoning.texts, reasoning, self._lean)
             out.append(ReasoningDelta(self._reasoning.index, reasoning))
         content = _R.opt_str(delta, "content", path)
         if content:
             message = self._message_item(out)
-            message.texts.append(content)
+            _keep(message.texts, content, self._lean)
             out.append(TextDelta(message.index, content))
         refusal = _R.opt_str(delta, "refusal", path)
         if refusal:
             self._refused = True
             message = self._message_item(out)
-            message.refusals.append(refusal)
+            _keep(message.refusals, refusal, self._lean)
             out.append(RefusalDelta(message.index, refusal))
         calls = _R.opt_arr(delta, "tool_calls", path)
         if calls:
@@ -317,7 +322,7 @@ class StreamDecoder:
                 if item.refusals:
                     parts.append(RefusalPart("".join(item.refusals)))
                 final = Message("assistant", parts, extensions=with_extension(PROTOCOL, item.extra))
-            out.append(OutputItemDone(i, final))
+            out.append(OutputItemDone(i, final, lean=self._lean and final is not None and item.kind != "opaque"))
         self._items = {}
         self._message = self._reasoning = None
         self._calls = {}
@@ -337,6 +342,14 @@ class StreamDecoder:
             )
         )
         return out
+
+
+def _keep(texts: List[str], text: str, lean: bool) -> None:
+    """Hold a fragment for the item's final form; a lean decoder keeps only that there was text."""
+    if not lean:
+        texts.append(text)
+    elif not texts:
+        texts.append("")
 
 
 def _error_event(value: Any, path: str) -> ErrorEvent:

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from ..errors import DecodeError, EncodeError
 from ..model import (
@@ -78,6 +78,7 @@ from ..stream import (
     ToolCallArgumentsDelta,
     ToolCallStarted,
     UsageUpdate,
+    restore_streamed,
 )
 from ._common import Obj, Reader, dumps, extras, restore_extensions, with_extension
 from .open_ai_responses import decode_output_item, restore_fields, split_item_fields
@@ -220,9 +221,14 @@ _ITEM_KINDS = {"message": "message", "function_call": "tool_call", "reasoning": 
 
 
 class StreamDecoder:
-    """OpenAI Responses SSE events in, canonical stream events out, one event at a time."""
+    """OpenAI Responses SSE events in, canonical stream events out, one event at a time.
 
-    def __init__(self) -> None:
+    ``lean`` is accepted for symmetry with the other decoders and changes nothing: this
+    protocol's own ``.done`` events repeat each item whole, so its final forms cost no
+    more than the events that carry them.
+    """
+
+    def __init__(self, *, lean: bool = False) -> None:
         self.terminated = False
         self._count = 0
         self._started = False
@@ -641,9 +647,21 @@ class StreamEncoder:
 
     def encode(self, event: StreamEvent) -> List[str]:
         """Encode one canonical event as zero or more SSE events."""
+        return [_frame(payload) for payload in self._payloads(event)]
+
+    def encode_lazily(self, event: StreamEvent) -> Iterator[str]:
+        """As `encode`, but each SSE event is serialised only when it is asked for.
+
+        An item's end writes it whole three times (``.done`` events); serialised one at
+        a time, only one of those copies exists at once. `omnillm.encode_stream` uses it.
+        """
+        return map(_frame, self._payloads(event))
+
+    def _payloads(self, event: StreamEvent) -> List[Obj]:
+        """The payloads of the SSE events for one canonical event, sequence numbers set."""
         if self._done:
             return []
-        out: List[str] = []
+        out: List[Obj] = []
         if isinstance(event, ResponseStarted):
             if not self._started:
                 self._id = event.id or self._id
@@ -689,24 +707,28 @@ class StreamEncoder:
         elif isinstance(event, ToolCallArgumentsDelta):
             self._arguments(out, event.index, event.delta)
         elif isinstance(event, OutputItemDone):
-            self._item_done(out, event.index, event.item)
+            final = event.item
+            held = self._items.get(event.index)
+            if event.lean and final is not None and held is not None:
+                final = self._restored(held, final, event.text_lengths)
+            self._item_done(out, event.index, final)
         elif isinstance(event, ResponseCompleted):
             self._complete(out, event)
         return out
 
     def finish(self) -> List[str]:
         """End of the canonical stream. Without a `ResponseCompleted` no terminal event is sent."""
-        out: List[str] = []
+        out: List[Obj] = []
         if not self._done:
             self._flush_start(out)
-        return out
+        return [_frame(payload) for payload in out]
 
     # ---------------------------------------------------------------- response level
 
-    def _send(self, out: List[str], payload: Obj) -> None:
+    def _send(self, out: List[Obj], payload: Obj) -> None:
         payload = {"type": payload["type"], "sequence_number": self._seq, **payload}
         self._seq += 1
-        out.append(format_event(_dumps(payload), event=str(payload["type"])))
+        out.append(payload)
 
     def _response(self, status: str, output: List[Obj], usage: Optional[Obj]) -> Obj:
         """A full Response object; request echo fields the stream cannot know get neutral defaults."""
@@ -737,14 +759,14 @@ class StreamEncoder:
             "metadata": {},
         }
 
-    def _flush_start(self, out: List[str]) -> None:
+    def _flush_start(self, out: List[Obj]) -> None:
         if self._started:
             return
         self._started = True
         self._send(out, {"type": "response.created", "response": self._response("in_progress", [], None)})
         self._send(out, {"type": "response.in_progress", "response": self._response("in_progress", [], None)})
 
-    def _complete(self, out: List[str], event: ResponseCompleted) -> None:
+    def _complete(self, out: List[Obj], event: ResponseCompleted) -> None:
         cut = event.stop_reason in ("max_tokens", "content_filter")
         for index in sorted(self._items):
             item = self._items[index]
@@ -765,7 +787,7 @@ class StreamEncoder:
         self._send(out, {"type": kind, "response": response})
         self._done = True
 
-    def _failed(self, out: List[str], event: ErrorEvent) -> None:
+    def _failed(self, out: List[Obj], event: ErrorEvent) -> None:
         """A failed response, as decoded from ``response.failed``: finished items and usage so far."""
         wire_usage = _usage_to_wire(self._usage, self.losses) if self._usage is not None else None
         response = self._response("failed", [self._finals[i] for i in sorted(self._finals)], wire_usage)
@@ -821,7 +843,7 @@ class StreamEncoder:
             self._items[index] = item
         return item
 
-    def _open(self, out: List[str], item: _Item, wire: Optional[Obj] = None) -> None:
+    def _open(self, out: List[Obj], item: _Item, wire: Optional[Obj] = None) -> None:
         """Send output_item.added (once) with the item's empty form."""
         if item.output_index is not None:
             return
@@ -851,7 +873,7 @@ class StreamEncoder:
                 }
         self._send(out, {"type": "response.output_item.added", "output_index": item.output_index, "item": wire})
 
-    def _message(self, out: List[str], index: int) -> _Item:
+    def _message(self, out: List[Obj], index: int) -> _Item:
         item = self._item(index, "message")
         if item.kind != "message":
             raise EncodeError(PROTOCOL, f"output[{index}]", f"text for a {item.kind} item")
@@ -868,7 +890,7 @@ class StreamEncoder:
             return {"type": "reasoning_text", "text": text}
         return {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
 
-    def _open_part(self, out: List[str], item: _Item, kind: str) -> _Part:
+    def _open_part(self, out: List[Obj], item: _Item, kind: str) -> _Part:
         self._close_sub(out, item)
         part = _Part(kind)
         item.parts.append(part)
@@ -884,7 +906,7 @@ class StreamEncoder:
         )
         return part
 
-    def _close_sub(self, out: List[str], item: _Item, annotations: Optional[List[Any]] = None) -> None:
+    def _close_sub(self, out: List[Obj], item: _Item, annotations: Optional[List[Any]] = None) -> None:
         """Close the open content part or summary part of an item."""
         if item.open_part is not None:
             ci = item.open_part
@@ -892,6 +914,7 @@ class StreamEncoder:
             item.open_part = None
             part.closed = True
             text = "".join(part.texts)
+            part.texts[:] = [text]  # the fragments go; later joins give back this string
             ref = {**self._ref(item), "content_index": ci}
             if part.kind == "refusal":
                 self._send(out, {"type": "response.refusal.done", **ref, "refusal": text})
@@ -917,6 +940,7 @@ class StreamEncoder:
             si = item.open_summary
             item.open_summary = None
             text = "".join(item.summaries[si])
+            item.summaries[si][:] = [text]
             ref = {**self._ref(item), "summary_index": si}
             self._send(out, {"type": "response.reasoning_summary_text.done", **ref, "text": text})
             self._send(
@@ -924,7 +948,7 @@ class StreamEncoder:
                 {"type": "response.reasoning_summary_part.done", **ref, "part": {"type": "summary_text", "text": text}},
             )
 
-    def _text(self, out: List[str], item: _Item, kind: str, text: str, *, new_part: bool = False) -> None:
+    def _text(self, out: List[Obj], item: _Item, kind: str, text: str, *, new_part: bool = False) -> None:
         part = item.parts[item.open_part] if item.open_part is not None else None
         if part is None or part.kind != kind or new_part:
             part = self._open_part(out, item, kind)
@@ -940,7 +964,7 @@ class StreamEncoder:
         else:
             self._send(out, {"type": "response.output_text.delta", **ref, "delta": text, "logprobs": []})
 
-    def _reasoning(self, out: List[str], index: int, event: ReasoningDelta) -> None:
+    def _reasoning(self, out: List[Obj], index: int, event: ReasoningDelta) -> None:
         item = self._item(index, "reasoning")
         if item.kind != "reasoning":
             raise EncodeError(PROTOCOL, f"output[{index}]", f"reasoning for a {item.kind} item")
@@ -987,7 +1011,7 @@ class StreamEncoder:
         elif event.signature or event.encrypted_content:
             item.foreign_opaque = True
 
-    def _arguments(self, out: List[str], index: int, fragment: str) -> None:
+    def _arguments(self, out: List[Obj], index: int, fragment: str) -> None:
         item = self._items.get(index)
         if item is None or item.kind != "tool_call" or item.output_index is None:
             raise EncodeError(PROTOCOL, f"output[{index}]", "tool call arguments before the call started")
@@ -997,7 +1021,28 @@ class StreamEncoder:
         item.arguments.append(fragment)
         self._send(out, {"type": "response.function_call_arguments.delta", **self._ref(item), "delta": fragment})
 
-    def _item_done(self, out: List[str], index: int, final: Optional[OutputItem]) -> None:
+    @staticmethod
+    def _restored(item: _Item, final: OutputItem, lengths: Optional[List[int]]) -> OutputItem:
+        """A lean final form with the streamed content this encoder holds put back.
+
+        Each part's fragments are joined once, in place, so the text is held once: the
+        ``.done`` events and the terminal response all refer to that one string.
+        """
+
+        def held(fragments: List[str]) -> str:
+            fragments[:] = ["".join(fragments)] if fragments else []
+            return fragments[0] if fragments else ""
+
+        if isinstance(final, ToolCallPart):
+            return restore_streamed(final, text=held(item.arguments))
+        if isinstance(final, ReasoningPart):
+            text = "".join(held(p.texts) for p in item.parts if p.kind == "reasoning_text")
+            return restore_streamed(final, text=text, summary=[held(s) for s in item.summaries])
+        text = "".join(held(p.texts) for p in item.parts if p.kind == "output_text")
+        refusal = "".join(held(p.texts) for p in item.parts if p.kind == "refusal")
+        return restore_streamed(final, text=text, refusal=refusal, text_lengths=lengths)
+
+    def _item_done(self, out: List[Obj], index: int, final: Optional[OutputItem]) -> None:
         item = self._items.get(index)
         if item is None:
             if final is None:
@@ -1012,7 +1057,7 @@ class StreamEncoder:
         if not item.done:
             self._finish(out, index, item, final, "completed")
 
-    def _finish(self, out: List[str], index: int, item: _Item, final: Optional[OutputItem], status: str) -> None:
+    def _finish(self, out: List[Obj], index: int, item: _Item, final: Optional[OutputItem], status: str) -> None:
         item.done = True
         path = f"output[{index}]"
         wire: Optional[Obj]
@@ -1031,7 +1076,7 @@ class StreamEncoder:
         # Only the final form is needed from here on (for the terminal event).
         item.parts, item.summaries, item.arguments, item.encrypted = [], [], [], []
 
-    def _finish_message(self, out: List[str], item: _Item, final: Optional[OutputItem], status: str, path: str) -> Obj:
+    def _finish_message(self, out: List[Obj], item: _Item, final: Optional[OutputItem], status: str, path: str) -> Obj:
         message = final if isinstance(final, Message) else None
         if message is not None and not item.streamed:
             for part in message.content:
@@ -1079,7 +1124,7 @@ class StreamEncoder:
             restore_fields(wire, message.extensions, self.losses, path)
         return wire
 
-    def _finish_call(self, out: List[str], index: int, item: _Item, final: Optional[OutputItem], status: str) -> Obj:
+    def _finish_call(self, out: List[Obj], index: int, item: _Item, final: Optional[OutputItem], status: str) -> Obj:
         arguments = "".join(item.arguments)
         call = final if isinstance(final, ToolCallPart) else None
         if call is not None:
@@ -1100,7 +1145,7 @@ class StreamEncoder:
         return wire
 
     def _finish_reasoning(
-        self, out: List[str], index: int, item: _Item, final: Optional[OutputItem], path: str
+        self, out: List[Obj], index: int, item: _Item, final: Optional[OutputItem], path: str
     ) -> Optional[Obj]:
         part = final if isinstance(final, ReasoningPart) else None
         encrypted: Optional[str] = "".join(item.encrypted) if item.encrypted else None
@@ -1141,7 +1186,7 @@ class StreamEncoder:
             restore_extensions(wire, part.extensions, PROTOCOL, self.losses, path)
         return wire
 
-    def _finish_opaque(self, out: List[str], item: _Item, final: Optional[OutputItem], path: str) -> Optional[Obj]:
+    def _finish_opaque(self, out: List[Obj], item: _Item, final: Optional[OutputItem], path: str) -> Optional[Obj]:
         if not isinstance(final, OpaquePart):
             return None
         if final.source != PROTOCOL:
@@ -1156,6 +1201,11 @@ class StreamEncoder:
         else:
             detail = f"{type(part).__name__} in assistant output has no equivalent in {PROTOCOL}"
         self.losses.add("L-OPAQUE", path, detail)
+
+
+def _frame(payload: Obj) -> str:
+    """The SSE text of one event payload."""
+    return format_event(_dumps(payload), event=str(payload["type"]))
 
 
 _DELTAS = (TextDelta, RefusalDelta, ReasoningDelta, ReasoningSignatureDelta, ToolCallArgumentsDelta)
