@@ -273,7 +273,10 @@ class StreamDecoder:
             state.citations = list(_R.opt_arr(block, "citations", where) or [])
             out.append(OutputItemAdded(index, "message"))
             if text:
-                self._keep(state, text)
+                if not self._lean:
+                    state.parts.append(text)
+                elif text and not state.parts:
+                    state.parts.append("")  # lean: only that there was some
                 out.append(TextDelta(index, text))
         elif kind == "tool_use":
             state = _Block("tool", index, block)
@@ -287,7 +290,10 @@ class StreamDecoder:
             state.signature = _R.opt_str(block, "signature", where) or ""
             out.append(OutputItemAdded(index, "reasoning"))
             if text:
-                self._keep(state, text)
+                if not self._lean:
+                    state.parts.append(text)
+                elif text and not state.parts:
+                    state.parts.append("")  # lean: only that there was some
                 out.append(ReasoningDelta(index, text))
             if state.signature:
                 out.append(ReasoningSignatureDelta(index, signature=state.signature, source=PROTOCOL))
@@ -319,7 +325,10 @@ class StreamDecoder:
         if kind == "text_delta":
             text = _R.req_str(delta, "text", where)
             self._expect(state, "text", kind, where)
-            self._keep(state, text)
+            if not self._lean:
+                state.parts.append(text)
+            elif text and not state.parts:
+                state.parts.append("")  # lean: only that there was some
             return [TextDelta(state.index, text)] if text else []
         if kind == "input_json_delta":
             fragment = _R.req_str(delta, "partial_json", where)
@@ -327,12 +336,18 @@ class StreamDecoder:
                 state.parts.append(fragment)
                 return []
             self._expect(state, "tool", kind, where)
-            self._keep(state, fragment)
+            if not self._lean:
+                state.parts.append(fragment)
+            elif fragment and not state.parts:
+                state.parts.append("")  # lean: only that there was some
             return [ToolCallArgumentsDelta(state.index, fragment)] if fragment else []
         if kind == "thinking_delta":
             text = _R.req_str(delta, "thinking", where)
             self._expect(state, "thinking", kind, where)
-            self._keep(state, text)
+            if not self._lean:
+                state.parts.append(text)
+            elif text and not state.parts:
+                state.parts.append("")  # lean: only that there was some
             return [ReasoningDelta(state.index, text)] if text else []
         if kind == "signature_delta":
             signature = _R.req_str(delta, "signature", where)
@@ -347,13 +362,6 @@ class StreamDecoder:
                 state.citations.append(citation)
             return []
         return []  # unknown delta types (newer API features) carry nothing we can place
-
-    def _keep(self, state: _Block, text: str) -> None:
-        """Hold a fragment for the block's final form; a lean decoder keeps only that there was some."""
-        if not self._lean:
-            state.parts.append(text)
-        elif text and not state.parts:
-            state.parts.append("")
 
     @staticmethod
     def _expect(state: _Block, kind: str, delta_type: str, where: str) -> None:

@@ -323,14 +323,20 @@ class StreamDecoder:
         if kind == "text":
             text = _R.req_str(delta, "text", where)
             self._expect(block, "text", where, out)
-            self._keep(block, text)
+            if not self._lean:
+                block.parts.append(text)
+            elif text and not block.parts:
+                block.parts.append("")  # lean: only that there was some
             if text:
                 out.append(TextDelta(block.index, text))
         elif kind == "toolUse":
             fragment = _R.req_str(_R.obj(value, join(where, "toolUse")), "input", join(where, "toolUse"))
             if block.kind != "tool":
                 raise _R.fail(where, "a toolUse delta for a block that is not a tool use")
-            self._keep(block, fragment)
+            if not self._lean:
+                block.parts.append(fragment)
+            elif fragment and not block.parts:
+                block.parts.append("")  # lean: only that there was some
             if fragment:
                 out.append(ToolCallArgumentsDelta(block.index, fragment))
         elif kind == "reasoningContent":
@@ -340,13 +346,6 @@ class StreamDecoder:
             block.citations.append(_R.obj(value, join(where, "citation")))
         # toolResult and image deltas only belong to opaque blocks; newer members are ignored.
         return out
-
-    def _keep(self, block: _Block, text: str) -> None:
-        """Hold a fragment for the block's final form; a lean decoder keeps only that there was some."""
-        if not self._lean:
-            block.parts.append(text)
-        elif text and not block.parts:
-            block.parts.append("")
 
     def _expect(self, block: _Block, kind: str, where: str, out: List[StreamEvent]) -> None:
         if block.kind is None:
@@ -361,7 +360,10 @@ class StreamDecoder:
         self._expect(block, "reasoning", where, out)
         if "text" in d:
             text = _R.req_str(d, "text", where)
-            self._keep(block, text)
+            if not self._lean:
+                block.parts.append(text)
+            elif text and not block.parts:
+                block.parts.append("")  # lean: only that there was some
             if text:
                 out.append(ReasoningDelta(block.index, text))
         elif "signature" in d:

@@ -232,18 +232,27 @@ class StreamDecoder:
         if reasoning:
             if self._reasoning is None:
                 self._reasoning = self._open("reasoning", out)
-            _keep(self._reasoning.texts, reasoning, self._lean)
+            if not self._lean:
+                self._reasoning.texts.append(reasoning)
+            elif not self._reasoning.texts:
+                self._reasoning.texts.append("")  # lean: only that there was some
             out.append(ReasoningDelta(self._reasoning.index, reasoning))
         content = _R.opt_str(delta, "content", path)
         if content:
             message = self._message_item(out)
-            _keep(message.texts, content, self._lean)
+            if not self._lean:
+                message.texts.append(content)
+            elif not message.texts:
+                message.texts.append("")  # lean: only that there was some
             out.append(TextDelta(message.index, content))
         refusal = _R.opt_str(delta, "refusal", path)
         if refusal:
             self._refused = True
             message = self._message_item(out)
-            _keep(message.refusals, refusal, self._lean)
+            if not self._lean:
+                message.refusals.append(refusal)
+            elif not message.refusals:
+                message.refusals.append("")  # lean: only that there was some
             out.append(RefusalDelta(message.index, refusal))
         calls = _R.opt_arr(delta, "tool_calls", path)
         if calls:
@@ -342,14 +351,6 @@ class StreamDecoder:
             )
         )
         return out
-
-
-def _keep(texts: List[str], text: str, lean: bool) -> None:
-    """Hold a fragment for the item's final form; a lean decoder keeps only that there was text."""
-    if not lean:
-        texts.append(text)
-    elif not texts:
-        texts.append("")
 
 
 def _error_event(value: Any, path: str) -> ErrorEvent:

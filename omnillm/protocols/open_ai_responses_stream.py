@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from ..errors import DecodeError, EncodeError
 from ..model import (
@@ -86,6 +86,9 @@ from .open_ai_responses import decode_output_item, restore_fields, split_item_fi
 PROTOCOL = "open_ai_responses"
 
 _R = Reader(PROTOCOL)
+
+#: SSE events being written: their text, or their payloads while encoding lazily.
+Frames = List[Any]
 
 # --------------------------------------------------------------------------- shared tables
 
@@ -642,26 +645,35 @@ class StreamEncoder:
         self._finals: Dict[int, Obj] = {}  # output_index -> the item as output_item.done sent it
         self._usage: Optional[Usage] = None
         self._refusal = False
+        self._lazy = False  # _send keeps payloads, not SSE text (encode_lazily)
 
     # ---------------------------------------------------------------- public
 
     def encode(self, event: StreamEvent) -> List[str]:
         """Encode one canonical event as zero or more SSE events."""
-        return [_frame(payload) for payload in self._payloads(event)]
+        frames: List[str] = self._encode(event)
+        return frames
 
-    def encode_lazily(self, event: StreamEvent) -> Iterator[str]:
-        """As `encode`, but each SSE event is serialised only when it is asked for.
+    def encode_lazily(self, event: StreamEvent) -> Iterable[str]:
+        """As `encode`, but an item's end is serialised one SSE event at a time, as asked for.
 
-        An item's end writes it whole three times (``.done`` events); serialised one at
-        a time, only one of those copies exists at once. `omnillm.encode_stream` uses it.
+        An item's end writes it whole three times (``.done`` events) and the terminal
+        event repeats every item: serialised one at a time, only one of those copies
+        exists at once. `omnillm.encode_stream` uses it.
         """
-        return map(_frame, self._payloads(event))
+        if not isinstance(event, _WHOLE):
+            return self.encode(event)
+        self._lazy = True
+        try:
+            payloads: List[Obj] = self._encode(event)
+        finally:
+            self._lazy = False
+        return map(_frame, payloads)
 
-    def _payloads(self, event: StreamEvent) -> List[Obj]:
-        """The payloads of the SSE events for one canonical event, sequence numbers set."""
+    def _encode(self, event: StreamEvent) -> Frames:
         if self._done:
             return []
-        out: List[Obj] = []
+        out: Frames = []
         if isinstance(event, ResponseStarted):
             if not self._started:
                 self._id = event.id or self._id
@@ -718,17 +730,17 @@ class StreamEncoder:
 
     def finish(self) -> List[str]:
         """End of the canonical stream. Without a `ResponseCompleted` no terminal event is sent."""
-        out: List[Obj] = []
+        out: List[str] = []
         if not self._done:
             self._flush_start(out)
-        return [_frame(payload) for payload in out]
+        return out
 
     # ---------------------------------------------------------------- response level
 
-    def _send(self, out: List[Obj], payload: Obj) -> None:
+    def _send(self, out: Frames, payload: Obj) -> None:
         payload = {"type": payload["type"], "sequence_number": self._seq, **payload}
         self._seq += 1
-        out.append(payload)
+        out.append(payload if self._lazy else format_event(_dumps(payload), event=str(payload["type"])))
 
     def _response(self, status: str, output: List[Obj], usage: Optional[Obj]) -> Obj:
         """A full Response object; request echo fields the stream cannot know get neutral defaults."""
@@ -759,14 +771,14 @@ class StreamEncoder:
             "metadata": {},
         }
 
-    def _flush_start(self, out: List[Obj]) -> None:
+    def _flush_start(self, out: Frames) -> None:
         if self._started:
             return
         self._started = True
         self._send(out, {"type": "response.created", "response": self._response("in_progress", [], None)})
         self._send(out, {"type": "response.in_progress", "response": self._response("in_progress", [], None)})
 
-    def _complete(self, out: List[Obj], event: ResponseCompleted) -> None:
+    def _complete(self, out: Frames, event: ResponseCompleted) -> None:
         cut = event.stop_reason in ("max_tokens", "content_filter")
         for index in sorted(self._items):
             item = self._items[index]
@@ -787,7 +799,7 @@ class StreamEncoder:
         self._send(out, {"type": kind, "response": response})
         self._done = True
 
-    def _failed(self, out: List[Obj], event: ErrorEvent) -> None:
+    def _failed(self, out: Frames, event: ErrorEvent) -> None:
         """A failed response, as decoded from ``response.failed``: finished items and usage so far."""
         wire_usage = _usage_to_wire(self._usage, self.losses) if self._usage is not None else None
         response = self._response("failed", [self._finals[i] for i in sorted(self._finals)], wire_usage)
@@ -843,7 +855,7 @@ class StreamEncoder:
             self._items[index] = item
         return item
 
-    def _open(self, out: List[Obj], item: _Item, wire: Optional[Obj] = None) -> None:
+    def _open(self, out: Frames, item: _Item, wire: Optional[Obj] = None) -> None:
         """Send output_item.added (once) with the item's empty form."""
         if item.output_index is not None:
             return
@@ -873,7 +885,7 @@ class StreamEncoder:
                 }
         self._send(out, {"type": "response.output_item.added", "output_index": item.output_index, "item": wire})
 
-    def _message(self, out: List[Obj], index: int) -> _Item:
+    def _message(self, out: Frames, index: int) -> _Item:
         item = self._item(index, "message")
         if item.kind != "message":
             raise EncodeError(PROTOCOL, f"output[{index}]", f"text for a {item.kind} item")
@@ -890,7 +902,7 @@ class StreamEncoder:
             return {"type": "reasoning_text", "text": text}
         return {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
 
-    def _open_part(self, out: List[Obj], item: _Item, kind: str) -> _Part:
+    def _open_part(self, out: Frames, item: _Item, kind: str) -> _Part:
         self._close_sub(out, item)
         part = _Part(kind)
         item.parts.append(part)
@@ -906,7 +918,7 @@ class StreamEncoder:
         )
         return part
 
-    def _close_sub(self, out: List[Obj], item: _Item, annotations: Optional[List[Any]] = None) -> None:
+    def _close_sub(self, out: Frames, item: _Item, annotations: Optional[List[Any]] = None) -> None:
         """Close the open content part or summary part of an item."""
         if item.open_part is not None:
             ci = item.open_part
@@ -948,7 +960,7 @@ class StreamEncoder:
                 {"type": "response.reasoning_summary_part.done", **ref, "part": {"type": "summary_text", "text": text}},
             )
 
-    def _text(self, out: List[Obj], item: _Item, kind: str, text: str, *, new_part: bool = False) -> None:
+    def _text(self, out: Frames, item: _Item, kind: str, text: str, *, new_part: bool = False) -> None:
         part = item.parts[item.open_part] if item.open_part is not None else None
         if part is None or part.kind != kind or new_part:
             part = self._open_part(out, item, kind)
@@ -964,7 +976,7 @@ class StreamEncoder:
         else:
             self._send(out, {"type": "response.output_text.delta", **ref, "delta": text, "logprobs": []})
 
-    def _reasoning(self, out: List[Obj], index: int, event: ReasoningDelta) -> None:
+    def _reasoning(self, out: Frames, index: int, event: ReasoningDelta) -> None:
         item = self._item(index, "reasoning")
         if item.kind != "reasoning":
             raise EncodeError(PROTOCOL, f"output[{index}]", f"reasoning for a {item.kind} item")
@@ -1011,7 +1023,7 @@ class StreamEncoder:
         elif event.signature or event.encrypted_content:
             item.foreign_opaque = True
 
-    def _arguments(self, out: List[Obj], index: int, fragment: str) -> None:
+    def _arguments(self, out: Frames, index: int, fragment: str) -> None:
         item = self._items.get(index)
         if item is None or item.kind != "tool_call" or item.output_index is None:
             raise EncodeError(PROTOCOL, f"output[{index}]", "tool call arguments before the call started")
@@ -1042,7 +1054,7 @@ class StreamEncoder:
         refusal = "".join(held(p.texts) for p in item.parts if p.kind == "refusal")
         return restore_streamed(final, text=text, refusal=refusal, text_lengths=lengths)
 
-    def _item_done(self, out: List[Obj], index: int, final: Optional[OutputItem]) -> None:
+    def _item_done(self, out: Frames, index: int, final: Optional[OutputItem]) -> None:
         item = self._items.get(index)
         if item is None:
             if final is None:
@@ -1057,7 +1069,7 @@ class StreamEncoder:
         if not item.done:
             self._finish(out, index, item, final, "completed")
 
-    def _finish(self, out: List[Obj], index: int, item: _Item, final: Optional[OutputItem], status: str) -> None:
+    def _finish(self, out: Frames, index: int, item: _Item, final: Optional[OutputItem], status: str) -> None:
         item.done = True
         path = f"output[{index}]"
         wire: Optional[Obj]
@@ -1076,7 +1088,7 @@ class StreamEncoder:
         # Only the final form is needed from here on (for the terminal event).
         item.parts, item.summaries, item.arguments, item.encrypted = [], [], [], []
 
-    def _finish_message(self, out: List[Obj], item: _Item, final: Optional[OutputItem], status: str, path: str) -> Obj:
+    def _finish_message(self, out: Frames, item: _Item, final: Optional[OutputItem], status: str, path: str) -> Obj:
         message = final if isinstance(final, Message) else None
         if message is not None and not item.streamed:
             for part in message.content:
@@ -1124,7 +1136,7 @@ class StreamEncoder:
             restore_fields(wire, message.extensions, self.losses, path)
         return wire
 
-    def _finish_call(self, out: List[Obj], index: int, item: _Item, final: Optional[OutputItem], status: str) -> Obj:
+    def _finish_call(self, out: Frames, index: int, item: _Item, final: Optional[OutputItem], status: str) -> Obj:
         arguments = "".join(item.arguments)
         call = final if isinstance(final, ToolCallPart) else None
         if call is not None:
@@ -1145,7 +1157,7 @@ class StreamEncoder:
         return wire
 
     def _finish_reasoning(
-        self, out: List[Obj], index: int, item: _Item, final: Optional[OutputItem], path: str
+        self, out: Frames, index: int, item: _Item, final: Optional[OutputItem], path: str
     ) -> Optional[Obj]:
         part = final if isinstance(final, ReasoningPart) else None
         encrypted: Optional[str] = "".join(item.encrypted) if item.encrypted else None
@@ -1186,7 +1198,7 @@ class StreamEncoder:
             restore_extensions(wire, part.extensions, PROTOCOL, self.losses, path)
         return wire
 
-    def _finish_opaque(self, out: List[Obj], item: _Item, final: Optional[OutputItem], path: str) -> Optional[Obj]:
+    def _finish_opaque(self, out: Frames, item: _Item, final: Optional[OutputItem], path: str) -> Optional[Obj]:
         if not isinstance(final, OpaquePart):
             return None
         if final.source != PROTOCOL:
@@ -1201,6 +1213,10 @@ class StreamEncoder:
         else:
             detail = f"{type(part).__name__} in assistant output has no equivalent in {PROTOCOL}"
         self.losses.add("L-OPAQUE", path, detail)
+
+
+# Canonical events after which the wire repeats items whole.
+_WHOLE = (OutputItemDone, ResponseCompleted, ErrorEvent)
 
 
 def _frame(payload: Obj) -> str:
