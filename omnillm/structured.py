@@ -339,7 +339,7 @@ def _anthropic(schema: JsonSchema, losses: List[Loss], path: str) -> JsonSchema:
             out["required"] = s.pop("required")
     if "items" in s:
         out["items"] = _anthropic(s.pop("items"), losses, _child(path, "items"))
-    if s.get("format") in _ANTHROPIC_FORMATS:
+    if isinstance(s.get("format"), str) and s["format"] in _ANTHROPIC_FORMATS:
         out["format"] = s.pop("format")
     if s.get("minItems") in (0, 1):
         out["minItems"] = s.pop("minItems")

@@ -833,3 +833,18 @@ def test_mutated_streams_raise_only_omnillm_errors(text: str) -> None:
         encode(events)
     except OmniLLMError:
         pass
+
+
+def test_a_completed_item_whose_type_is_not_a_string_is_no_bare_error() -> None:
+    """Found by the mutation test above on a fresh machine: ``"type": []`` on an item of
+    ``response.completed`` raised a bare TypeError (an unhashable set lookup)."""
+    events = [json.loads(line[6:]) for line in STREAMS["text"].splitlines() if line.startswith("data: ")]
+    completed = next(e for e in events if e["type"] == "response.completed")
+    for item in completed["response"]["output"]:
+        item["type"] = []
+    text = "".join(f"data: {json.dumps(e)}\n\n" for e in events)
+    try:
+        decoded, _ = decode(text)
+        accumulate(decoded)
+    except OmniLLMError:
+        pass  # refusing the item is fine; any other exception type fails the test

@@ -874,7 +874,8 @@ class StreamEncoder:
             )
             return
         data = final.data
-        streamed_input = data.get("type") in _STREAMED_INPUT_TYPES and isinstance(data.get("input"), dict)
+        kind = data.get("type")
+        streamed_input = isinstance(kind, str) and kind in _STREAMED_INPUT_TYPES and isinstance(data.get("input"), dict)
         start = {**data, "input": {}} if streamed_input else data
         block = self._open_block(out, index, start)
         if streamed_input and data["input"]:

@@ -368,6 +368,8 @@ class StreamDecoder:
     def _note(self, item: Obj) -> None:
         """Remember what decides the stop reason of a completed response: tool calls, refusals."""
         kind = item.get("type")
+        if not isinstance(kind, str):
+            return  # a malformed item says nothing about the stop reason (it is checked where decoded)
         if kind in _TOOL_ITEM_TYPES:
             self._tool = True
         elif kind == "message" and isinstance(item.get("content"), list):
@@ -817,7 +819,8 @@ class StreamEncoder:
                 and _INCOMPLETE_STOP.get(reason, "other") == canonical
             ):
                 return status, reason  # same-protocol value kept (max_messages, steered)
-        tools = any(wire.get("type") in _TOOL_ITEM_TYPES for wire in self._finals.values())
+        kinds = [wire.get("type") for wire in self._finals.values()]
+        tools = any(isinstance(kind, str) and kind in _TOOL_ITEM_TYPES for kind in kinds)
         if canonical == "max_tokens":
             return "incomplete", "max_output_tokens"
         if canonical == "content_filter":
