@@ -12,6 +12,7 @@ no Redis test run).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -20,7 +21,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, Callable, Iterator, List, Optional
 
 import pytest
 
@@ -149,3 +150,39 @@ class RedisServer:
 def data_dir(server: RedisServer) -> Path:
     """The server's working directory (holds the append-only file when enabled)."""
     return Path(server._dir)
+
+
+class ManualClock:
+    """A local monotonic clock a test moves by hand (probe scheduling, flush timing)."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+@contextlib.contextmanager
+def backends(url: str, prefix: str, **defaults: Any) -> Iterator[Callable[..., Any]]:
+    """A factory of `RedisStateBackend` s on ``url`` sharing ``prefix`` (one test's keys),
+    with ``defaults`` for their options; every backend made is closed at the end."""
+    from omnillm.gateway.redis_state import RedisStateBackend
+
+    made: List[Any] = []
+
+    def factory(**kw: Any) -> Any:
+        for name, value in defaults.items():
+            kw.setdefault(name, value)
+        kw.setdefault("prefix", prefix)
+        backend = RedisStateBackend(kw.pop("url", url), **kw)
+        made.append(backend)
+        return backend
+
+    try:
+        yield factory
+    finally:
+        for backend in made:
+            backend.close()

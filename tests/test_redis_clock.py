@@ -11,10 +11,10 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from typing import Any, Callable, Iterator, List
+from typing import Callable, Iterator
 
 import pytest
-from redis_server import RedisServer, require_redis
+from redis_server import RedisServer, backends, require_redis
 
 require_redis()
 
@@ -31,18 +31,8 @@ def server() -> Iterator[RedisServer]:
 
 @pytest.fixture
 def make(server: RedisServer) -> Iterator[Callable[..., RedisStateBackend]]:
-    prefix = f"c{next(_prefixes)}:"
-    made: List[RedisStateBackend] = []
-
-    def factory(**kw: Any) -> RedisStateBackend:
-        kw.setdefault("prefix", prefix)
-        backend = RedisStateBackend(server.url, **kw)
-        made.append(backend)
-        return backend
-
-    yield factory
-    for backend in made:
-        backend.close()
+    with backends(server.url, f"c{next(_prefixes)}:") as factory:
+        yield factory
 
 
 class SkewedClock:

@@ -8,11 +8,11 @@ a breaker read that goes to Redis anyway (one pipeline), at most every ``stats_f
 from __future__ import annotations
 
 import itertools
-from typing import Any, Callable, Iterator, List
+from typing import Any, Callable, Iterator
 
 import pytest
 import redis
-from redis_server import RedisServer, require_redis
+from redis_server import ManualClock, RedisServer, backends, require_redis
 
 require_redis()
 
@@ -20,19 +20,6 @@ from omnillm.errors import ConfigurationError  # noqa: E402
 from omnillm.gateway.redis_state import RedisStateBackend  # noqa: E402
 
 _prefixes = itertools.count(1)
-
-
-class ManualClock:
-    """The local monotonic clock, moved by hand (flush and probe scheduling)."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
 
 
 class CountingRedis(redis.Redis):
@@ -64,20 +51,8 @@ def server() -> Iterator[RedisServer]:
 
 @pytest.fixture
 def make(server: RedisServer) -> Iterator[Callable[..., RedisStateBackend]]:
-    prefix = f"k{next(_prefixes)}:"
-    made: List[RedisStateBackend] = []
-
-    def factory(**kw: Any) -> RedisStateBackend:
-        kw.setdefault("prefix", prefix)
-        kw.setdefault("read_cache_s", 0)
-        url = kw.pop("url", server.url)
-        backend = RedisStateBackend(url, **kw)
-        made.append(backend)
-        return backend
-
-    yield factory
-    for backend in made:
-        backend.close()
+    with backends(server.url, f"k{next(_prefixes)}:", read_cache_s=0) as factory:
+        yield factory
 
 
 def test_every_workers_traffic_adds_up_in_the_shared_view(make: Callable[..., RedisStateBackend]) -> None:

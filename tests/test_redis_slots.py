@@ -14,7 +14,7 @@ import itertools
 from typing import Any, Callable, Iterator, List
 
 import pytest
-from redis_server import RedisServer, require_redis
+from redis_server import RedisServer, backends, require_redis
 
 require_redis()
 
@@ -33,18 +33,8 @@ def server() -> Iterator[RedisServer]:
 @pytest.fixture
 def make(server: RedisServer) -> Iterator[Callable[..., RedisStateBackend]]:
     """Backends ("workers") on the module's server sharing one prefix per test."""
-    prefix = f"s{next(_prefixes)}:"
-    made: List[RedisStateBackend] = []
-
-    def factory(**kw: Any) -> RedisStateBackend:
-        kw.setdefault("prefix", prefix)
-        backend = RedisStateBackend(server.url, read_cache_s=0, **kw)
-        made.append(backend)
-        return backend
-
-    yield factory
-    for backend in made:
-        backend.close()
+    with backends(server.url, f"s{next(_prefixes)}:", read_cache_s=0) as factory:
+        yield factory
 
 
 class Killed(BaseException):

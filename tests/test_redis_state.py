@@ -6,12 +6,12 @@ import itertools
 import logging
 import math
 import threading
-from typing import Any, Callable, Iterator, List
+from typing import Any, Callable, Iterator
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from redis_server import RedisServer, free_port, require_redis
+from redis_server import ManualClock, RedisServer, backends, free_port, require_redis
 
 require_redis()
 
@@ -25,19 +25,6 @@ from omnillm.gateway.state import BucketSpec, BudgetTotals, InMemoryState  # noq
 _prefixes = itertools.count(1)
 
 
-class ManualClock:
-    """A local monotonic clock the test moves by hand (probe scheduling only)."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[RedisServer]:
     with RedisServer() as srv:
@@ -47,18 +34,8 @@ def server() -> Iterator[RedisServer]:
 @pytest.fixture
 def make(server: RedisServer) -> Iterator[Callable[..., RedisStateBackend]]:
     """Backends on the module's server, each test with a prefix of its own."""
-    prefix = f"t{next(_prefixes)}:"
-    made: List[RedisStateBackend] = []
-
-    def factory(**kw: Any) -> RedisStateBackend:
-        kw.setdefault("prefix", prefix)
-        backend = RedisStateBackend(server.url, **kw)
-        made.append(backend)
-        return backend
-
-    yield factory
-    for backend in made:
-        backend.close()
+    with backends(server.url, f"t{next(_prefixes)}:") as factory:
+        yield factory
 
 
 @pytest.fixture(params=["memory", "redis"])
