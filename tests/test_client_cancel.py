@@ -238,3 +238,25 @@ def test_a_transport_without_cancel_still_works_with_a_token(mock: MockProvider)
     with pytest.raises(omnillm.CancelledError):
         client.execute(REQUEST, cancel=token, timeout=LIMIT)
     transport.close()
+
+
+def test_a_cancel_racing_the_end_of_a_stream_never_raises_in_the_cancelling_thread() -> None:
+    """Seen once in a full run: the token fired as the stream's socket was being released,
+    urllib3 refused the shutdown (ValueError) and ``token.cancel()`` raised it. The abort
+    now falls back to closing the response."""
+    from omnillm.transport.urllib3_transport import _aborter
+
+    class Finished:
+        closed = False
+
+        def shutdown(self) -> None:
+            raise ValueError("Cannot shutdown socket as self._sock_shutdown is not set")
+
+        def close(self) -> None:
+            self.closed = True
+
+    response = Finished()
+    token = CancellationToken()
+    token.on_cancel(_aborter(response))
+    token.cancel()  # must not raise
+    assert response.closed and token.cancelled

@@ -492,11 +492,17 @@ def _releaser(
 def _aborter(response: Any) -> Callable[[], None]:
     def abort() -> None:
         # urllib3 >= 2.3 can interrupt a read blocked in another thread; else close the socket.
+        # It runs on the cancelling thread, racing the reader: a response whose socket is
+        # already gone (read to its end, released) refuses the shutdown, and then closing
+        # it is all that is left to do; the caller of cancel() never sees that race.
         shutdown = getattr(response, "shutdown", None)
-        if shutdown is not None:
+        try:
+            if shutdown is None:
+                raise ValueError("no shutdown")
             shutdown()
-        else:
-            response.close()
+        except (ValueError, OSError):
+            with contextlib.suppress(Exception):
+                response.close()
 
     return abort
 
