@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Dict, Union
 
 from .errors import ConversionError, DecodeError
 from .protocols import codec
-from .protocols._common import dumps
+from .protocols._common import WIRE_JSON, dumps
 from .report import ConversionReport, LossLog
 from .wire import WireFormat, wire_format
 
@@ -26,7 +25,7 @@ def parse_json_object(raw: RawJson, protocol: str) -> Dict[str, Any]:
     if not isinstance(raw, str):
         raise DecodeError(protocol, "", f"expected JSON text, bytes or a dict, got {type(raw).__name__}")
     try:
-        value = json.loads(raw)
+        value = WIRE_JSON.decode(raw)
     except RecursionError:
         raise DecodeError(protocol, "", "invalid JSON: nested too deeply to parse") from None
     except ValueError as exc:

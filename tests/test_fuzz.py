@@ -218,10 +218,12 @@ def test_nan_and_infinity_raise_a_clear_encode_error(source: str, target: str) -
             assert "temperature" in exc.path
         else:
             json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} written"))
-    # The same from JSON text: Python's parser reads NaN, the writer must not echo it.
+    # The same from JSON text: NaN is not JSON, so the text is refused as input (Python's
+    # own parser would read it), naming the source protocol.
     text = json.dumps(raw).replace("0.5", "NaN")
-    with pytest.raises(EncodeError):
+    with pytest.raises(DecodeError) as decoding:
         omnillm.transcode_request(text, source, target)
+    assert decoding.value.protocol == source and "NaN is not valid JSON" in str(decoding.value)
 
 
 @pytest.mark.parametrize("target", FORMATS)
@@ -302,7 +304,7 @@ def test_nan_in_a_stream_never_becomes_invalid_json(source: str) -> None:
         try:
             for frame in transcode_stream([body], source, target):
                 out.append(frame)
-        except (EncodeError, StreamError):
+        except (DecodeError, EncodeError, StreamError):  # refused on the way in or out, never written
             pass
         text = "".join(f if isinstance(f, str) else "" for f in out)
         assert "NaN" not in text and "Infinity" not in text

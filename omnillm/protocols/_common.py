@@ -274,10 +274,18 @@ def dumps(value: Any, protocol: str, path: str = "", error: Type[Union[DecodeErr
         raise error(protocol, under(path, where), problem) from None
 
 
+#: Parses wire JSON: like `json.loads`, but NaN and Infinity (not JSON) are refused.
+#: One shared instance, so this costs what the default decoder costs.
+WIRE_JSON = json.JSONDecoder(parse_constant=reject_json_constant)
+
+
 def loads(text: Union[str, bytes], protocol: str, path: str = "") -> Any:
-    """Parse JSON text; invalid JSON or nesting past the recursion limit raises `DecodeError`."""
+    """Parse JSON text; invalid JSON (NaN and Infinity included) or nesting past the
+    recursion limit raises `DecodeError`."""
     try:
-        return json.loads(text)
+        return WIRE_JSON.decode(text.decode("utf-8") if isinstance(text, (bytes, bytearray)) else text)
+    except UnicodeDecodeError as exc:
+        raise DecodeError(protocol, path, f"invalid JSON: not UTF-8 ({exc.reason})") from None
     except RecursionError:
         raise DecodeError(protocol, path, "invalid JSON: nested too deeply to parse") from None
     except ValueError as exc:

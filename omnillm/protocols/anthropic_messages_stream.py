@@ -58,7 +58,17 @@ from ..stream import (
     ToolCallStarted,
     UsageUpdate,
 )
-from ._common import Obj, Reader, dump_arguments, dumps, extras, load_arguments, restore_extensions, with_extension
+from ._common import (
+    WIRE_JSON,
+    Obj,
+    Reader,
+    dump_arguments,
+    dumps,
+    extras,
+    load_arguments,
+    restore_extensions,
+    with_extension,
+)
 
 # Shared with the non-streaming codec so both decode usage and stop reasons identically.
 from .anthropic_messages import _STOP_REASONS as _STOP_FROM_WIRE
@@ -168,7 +178,7 @@ class StreamDecoder:
         if self.terminated or not data or data == "[DONE]":
             return []
         try:
-            payload = json.loads(data)
+            payload = WIRE_JSON.decode(data)
         except RecursionError:
             raise DecodeError(PROTOCOL, path, "invalid JSON: nested too deeply to parse") from None
         except ValueError as exc:

@@ -43,7 +43,6 @@ blocks may be open at once when the source interleaves items; clients accumulate
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Set
 
@@ -66,7 +65,7 @@ from ..stream import (
     ToolCallStarted,
     UsageUpdate,
 )
-from ._common import Obj, Reader, describe, dump_arguments, dumps, join
+from ._common import WIRE_JSON, Obj, Reader, describe, dump_arguments, dumps, join
 
 # Shared with the non-streaming codec so both read and write the wire the same way.
 from .bedrock_converse import (
@@ -238,7 +237,7 @@ class StreamDecoder:
     @staticmethod
     def _json(message: EventStreamMessage, path: str) -> Any:
         try:
-            return json.loads(message.payload.decode("utf-8"))
+            return WIRE_JSON.decode(message.payload.decode("utf-8"))
         except RecursionError:
             raise DecodeError(PROTOCOL, path, "invalid JSON: nested too deeply to parse") from None
         except UnicodeDecodeError as exc:
@@ -253,7 +252,7 @@ class StreamDecoder:
         self.terminated = True
         text = ""
         try:
-            payload = json.loads(message.payload.decode("utf-8"))
+            payload = WIRE_JSON.decode(message.payload.decode("utf-8"))
         except (ValueError, RecursionError):
             payload = None  # a non-JSON body: the exception type still says what happened
         if isinstance(payload, dict):

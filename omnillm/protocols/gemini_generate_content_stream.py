@@ -65,7 +65,6 @@ fields are handled (and reported as losses) as by the non-streaming encoder.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Optional, Set, Tuple, Union
@@ -104,7 +103,18 @@ from ..stream import (
     UsageUpdate,
     restore_streamed,
 )
-from ._common import Obj, Reader, dump_arguments, dumps, extras, index, join, restore_extensions, with_extension
+from ._common import (
+    WIRE_JSON,
+    Obj,
+    Reader,
+    dump_arguments,
+    dumps,
+    extras,
+    index,
+    join,
+    restore_extensions,
+    with_extension,
+)
 
 # Shared with the non-streaming codec so that parts, usage and stop reasons decode identically.
 from .gemini_generate_content import (
@@ -301,7 +311,7 @@ class StreamDecoder:
         if self._failed or self._finished or not data or data == "[DONE]":
             return []  # [DONE]: tolerated from OpenAI-compatible proxies
         try:
-            raw = json.loads(data)
+            raw = WIRE_JSON.decode(data)
         except RecursionError:
             raise DecodeError(PROTOCOL, path, "invalid JSON: nested too deeply to parse") from None
         except ValueError as exc:

@@ -59,7 +59,6 @@ L-REASONING-SUMMARY, signatures and encrypted content with L-REASONING-OPAQUE.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Set
 
@@ -92,7 +91,7 @@ from ..stream import (
     ToolCallStarted,
     UsageUpdate,
 )
-from ._common import Obj, Reader, dumps, index, join, restore_extensions, with_extension
+from ._common import WIRE_JSON, Obj, Reader, dumps, index, join, restore_extensions, with_extension
 from .open_ai_chat_completions import _decode_usage, _encode_usage, _finish_reason, _stop_reason
 
 PROTOCOL = "open_ai_chat_completions"
@@ -168,7 +167,7 @@ class StreamDecoder:
         if data == "[DONE]":
             return self._done()
         try:
-            raw = json.loads(data)
+            raw = WIRE_JSON.decode(data)
         except RecursionError:
             raise DecodeError(PROTOCOL, path, "invalid JSON: nested too deeply to parse") from None
         except ValueError as exc:

@@ -47,7 +47,6 @@ list every output item, so the encoder keeps each finished item's final form unt
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
@@ -80,7 +79,7 @@ from ..stream import (
     UsageUpdate,
     restore_streamed,
 )
-from ._common import Obj, Reader, dumps, extras, restore_extensions, with_extension
+from ._common import WIRE_JSON, Obj, Reader, dumps, extras, restore_extensions, with_extension
 from .open_ai_responses import decode_output_item, restore_fields, split_item_fields
 
 PROTOCOL = "open_ai_responses"
@@ -265,7 +264,7 @@ class StreamDecoder:
         if self.terminated or not data or data == "[DONE]":
             return []
         try:
-            payload = json.loads(data)
+            payload = WIRE_JSON.decode(data)
         except RecursionError:
             raise DecodeError(PROTOCOL, path, "invalid JSON: nested too deeply to parse") from None
         except ValueError as exc:
