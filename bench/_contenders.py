@@ -149,18 +149,23 @@ def client_execute(client: Client) -> Call:
     return lambda: client.execute(request)
 
 
-def client_stream(client: Client) -> Call:
-    """`Client.stream` of the typical request, read to the end."""
+def _read_to_end(open_stream: Callable[[LlmRequest], Any]) -> Call:
+    """A call that opens a stream of the typical request and reads every event."""
     request = llm_request(stream=True)
 
     def stream() -> object:
         count = 0
-        with client.stream(request) as events:
+        with open_stream(request) as events:
             for _ in events:
                 count += 1
         return count
 
     return stream
+
+
+def client_stream(client: Client) -> Call:
+    """`Client.stream` of the typical request, read to the end."""
+    return _read_to_end(client.stream)
 
 
 def gateway(server: CannedServer, *, pool_maxsize: int = 10) -> Gateway:
@@ -177,16 +182,7 @@ def gateway_call(gw: Gateway) -> Call:
 
 def gateway_stream(gw: Gateway) -> Call:
     """`Gateway.stream` of the typical request, read to the end."""
-    request = llm_request(stream=True)
-
-    def stream() -> object:
-        count = 0
-        with gw.stream(request) as events:
-            for _ in events:
-                count += 1
-        return count
-
-    return stream
+    return _read_to_end(gw.stream)
 
 
 # --------------------------------------------------------------------------- the openai SDK
