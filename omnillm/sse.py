@@ -172,14 +172,24 @@ class SSEParser:
         if self.bare_json:
             self._process_lines_with_json(lines, events)
         else:
+            short = self._line_chars_unchecked
             for line in lines:
-                if line:
-                    self._process_field(line)
-                elif self._data:
-                    self._dispatch(events)
+                if not line:
+                    if self._data:
+                        self._dispatch(events)
+                    else:
+                        # A blank line with no data dispatches nothing but still resets the type.
+                        self._event_type = ""
+                elif line.startswith("data: ") and len(line) <= short:
+                    # The line nearly every event is: `_process_field`'s data case, inlined.
+                    value = line[6:]
+                    size = len(value) if value.isascii() else _utf8_len(value)
+                    self._data_bytes += size + 1 if self._data else size
+                    if self._data_bytes > self.max_event_bytes:
+                        self._too_much_data()
+                    self._data.append(value)
                 else:
-                    # A blank line with no data dispatches nothing but still resets the type.
-                    self._event_type = ""
+                    self._process_field(line)
         if last + 1 < len(text):
             self._hold(text[last + 1 :])
         return events
@@ -278,9 +288,7 @@ class SSEParser:
         self._json_depth, self._json_in_string, self._json_escaped = max(depth, 0), in_string, escaped
         self._data_bytes += _utf8_len(line) + (1 if self._data else 0)
         if self._data_bytes > self.max_event_bytes:
-            self._fail(
-                f"SSE event data larger than max_event_bytes={self.max_event_bytes} ({self._data_bytes} bytes so far)"
-            )
+            self._too_much_data()
         self._data.append(line)
         if not self._json_depth:
             self._json_in_string = self._json_escaped = False
@@ -305,10 +313,7 @@ class SSEParser:
             size = len(value) if value.isascii() else _utf8_len(value)
             self._data_bytes += size + 1 if self._data else size  # + 1 for the joining LF
             if self._data_bytes > self.max_event_bytes:
-                self._fail(
-                    f"SSE event data larger than max_event_bytes={self.max_event_bytes}"
-                    f" ({self._data_bytes} bytes so far)"
-                )
+                self._too_much_data()
             self._data.append(value)
         elif name == "event":
             self._event_type = value
@@ -318,6 +323,11 @@ class SSEParser:
         elif name == "retry" and value.isascii() and value.isdigit():
             self._retry = int(value)
         # Any other field name is ignored, as the spec requires.
+
+    def _too_much_data(self) -> NoReturn:
+        self._fail(
+            f"SSE event data larger than max_event_bytes={self.max_event_bytes} ({self._data_bytes} bytes so far)"
+        )
 
     def _dispatch(self, events: List[SSEEvent]) -> None:
         """Complete the event being built (its data buffer is not empty) and reset the buffers."""

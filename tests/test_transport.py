@@ -72,10 +72,26 @@ def test_streams_read_to_the_end_return_their_connection(kind: str, mock: MockPr
         response = transport.send(_chat(mock, STREAM), stream=True)
         assert response.stream is not None
         chunks = list(response.stream)
-        assert len(chunks) > 1, "a stream must be handed on in pieces, not as one body"
         assert b"data: [DONE]" in b"".join(chunks)
         assert response.stream.closed
     assert mock.connections_opened - before == 1
+    transport.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_stream_is_handed_on_as_it_arrives(kind: str, mock: MockProvider) -> None:
+    # The body comes in 16-byte chunks, 2 ms apart: what arrived is handed on at once, not
+    # held until a buffer fills or the body ends.
+    transport = _transport(kind)
+    whole = b"".join(transport.send(_chat(mock, STREAM), stream=True).stream or [])
+    mock.add_fault(Fault(trickle=(16, 0.002)))
+    response = transport.send(_chat(mock, STREAM), stream=True)
+    assert response.stream is not None
+    chunks = list(response.stream)
+    assert len(chunks) > 4, "a stream must be handed on in pieces, not as one body"
+    assert len(b"".join(chunks)) == len(whole)
+    assert b"".join(chunks).count(b"data: ") == whole.count(b"data: ")
+    assert response.stream.closed
     transport.close()
 
 

@@ -157,8 +157,8 @@ class StreamDecoder:
 
     def feed(self, event: SSEEvent) -> List[StreamEvent]:
         """Decode one SSE event; raises `DecodeError` on bad JSON or a bad shape."""
-        path = f"event[{self._count}]"
-        self._count += 1
+        count = self._count
+        self._count = count + 1
         if self.terminated:
             return []  # e.g. a [DONE] after an error event
         data = event.data.strip()
@@ -169,9 +169,13 @@ class StreamDecoder:
         try:
             raw = WIRE_JSON.decode(data)
         except RecursionError:
-            raise DecodeError(PROTOCOL, path, "invalid JSON: nested too deeply to parse") from None
+            raise DecodeError(PROTOCOL, f"event[{count}]", "invalid JSON: nested too deeply to parse") from None
         except ValueError as exc:
-            raise DecodeError(PROTOCOL, path, f"invalid JSON: {exc}") from None
+            raise DecodeError(PROTOCOL, f"event[{count}]", f"invalid JSON: {exc}") from None
+        text = self._text_only(raw)
+        if text is not None:
+            return [text]
+        path = f"event[{count}]"
         chunk = _R.obj(raw, path)
         if chunk.get("error"):
             self.terminated = True
@@ -192,6 +196,43 @@ class StreamDecoder:
             self._usage = _decode_usage(usage, join(path, "usage"))
             out.append(UsageUpdate(self._usage))
         return out
+
+    def _text_only(self, chunk: Any) -> Optional[TextDelta]:
+        """The `TextDelta` of a chunk that is one more text fragment of choice 0's open message.
+
+        Most chunks of a stream are exactly that. This recognises them with a few type
+        checks, without the field paths the general decoding builds for its error
+        messages, and folds them the way that decoding would; anything else (another
+        field with a value, a finish reason, usage, an error, several choices, a wrong
+        type anywhere) returns None and takes the general path, which decodes it or
+        names what is wrong with it.
+        """
+        message = self._message
+        if message is None or type(chunk) is not dict or chunk.get("usage") is not None or chunk.get("error"):
+            return None
+        choices = chunk.get("choices")
+        if type(choices) is not list or len(choices) != 1:
+            return None
+        choice = choices[0]
+        if type(choice) is not dict or choice.get("finish_reason") is not None:
+            return None
+        position = choice.get("index")
+        if position is not None and (type(position) is not int or position != 0):
+            return None
+        delta = choice.get("delta")
+        if type(delta) is not dict:
+            return None
+        content = delta.get("content")
+        if type(content) is not str or not content:
+            return None
+        for key, value in delta.items():
+            if value is not None and key != "content" and key != "role":
+                return None
+        if not self._lean:
+            message.texts.append(content)
+        elif not message.texts:
+            message.texts.append("")  # lean: only that there was some
+        return TextDelta(message.index, content)
 
     def finish(self) -> List[StreamEvent]:
         """End of input: nothing more to emit; ``terminated`` stays False without ``[DONE]``."""

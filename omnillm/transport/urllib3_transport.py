@@ -19,18 +19,21 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import platform
 import socket
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional
 
 from .._version import __version__
 from ..errors import CancelledError, ConnectionError, ProviderError, ResponseTooLargeError, TimeoutError
 from ..http import ByteStream, Headers, TransportRequest, TransportResponse, request_id_of
 from . import Timeout
+from .chunked import ChunkedDecoder, ChunkedError
+from .http11 import MAX_HEAD_BYTES, Framing, HeadError, format_request, framing, parse_head
 
 if TYPE_CHECKING:  # pragma: no cover
     import urllib3
@@ -306,6 +309,9 @@ class Urllib3Transport:
                 conn = pool._get_conn()
         except Exception as exc:
             raise _network_error(exc, url) from None
+        wire = format_request(method, target, _authority(origin), headers, body)
+        if wire is not None:
+            return self._exchange(urllib3, pool, conn, wire, method, limits, deadline, url)
         response = None
         try:
             conn.timeout = limits.connect
@@ -345,6 +351,194 @@ class Urllib3Transport:
         pool._put_conn(conn)
         return TransportResponse(response.status, out_headers, data, url=url)
 
+    def _exchange(
+        self,
+        urllib3: Any,
+        pool: Any,
+        conn: Any,
+        wire: bytes,
+        method: str,
+        limits: Timeout,
+        deadline: Optional[float],
+        url: str,
+    ) -> TransportResponse:
+        """One request and its whole answer on ``conn``, read by `omnillm.transport.http11`.
+
+        The pool's connection still connects (TLS verified) under the connect timeout;
+        then ``wire`` goes out in one write and the answer is read straight off the
+        socket under the read timeout and the overall deadline. The connection goes
+        back to the pool only when its body was read whole and it may carry another
+        request; on any failure it is closed and its slot returned.
+        """
+        reusable = False
+        try:
+            conn.timeout = limits.connect
+            pool._validate_conn(conn)  # HTTPS: connect and verify now, under the connect timeout
+            if conn.sock is None:
+                conn.connect()
+            sock = conn.sock
+            sock.settimeout(_read_timeout(limits, deadline))
+            try:
+                sock.sendall(wire)
+            except OSError as sent:
+                # A server may answer and close before reading the whole request (a 413, a
+                # 401): its answer is still readable.
+                if not isinstance(sent, BrokenPipeError) and sent.errno not in (errno.EPROTOTYPE, errno.ECONNRESET):
+                    raise
+            reader = _SocketReader(sock, deadline, url)
+            head = parse_head(reader.head())
+            while 100 <= head.status < 200 and head.status != 101:  # interim answers (103 Early Hints)
+                head = parse_head(reader.head())
+            if head.status == 101:
+                raise HeadError("the server switched protocols")
+            frame = framing(head, method)
+            headers = Headers(head.headers)
+            try:
+                data = reader.body(frame, self.max_response_bytes, head.status)
+                coding = headers.get("content-encoding")
+                if coding and coding.strip().lower() != "identity":
+                    data = _decoded(urllib3, data, coding, head.status, self.max_response_bytes, deadline, url)
+            except Exception as exc:
+                error = exc if isinstance(exc, ProviderError) else _network_error(exc, url)
+                if isinstance(error, ProviderError):  # the headers arrived: keep their request id
+                    error.attribute(None, request_id_of(headers))
+                raise error from None
+            reusable = frame.reusable and reader.clean
+        except BaseException as exc:
+            conn.close()
+            pool._put_conn(None)  # the slot goes back; the broken connection does not
+            if isinstance(exc, ProviderError):
+                raise
+            if isinstance(exc, Exception):
+                raise _network_error(exc, url) from None
+            raise
+        if reusable:
+            pool._put_conn(conn)
+        else:
+            conn.close()
+            pool._put_conn(None)
+        return TransportResponse(head.status, headers, data, url=url)
+
+
+class _SocketReader:
+    """Reads one response off a socket: its head, then its body by the framing the head gives."""
+
+    __slots__ = ("_buf", "_deadline", "_sock", "_url", "clean")
+
+    def __init__(self, sock: Any, deadline: Optional[float], url: str) -> None:
+        self._sock = sock
+        self._deadline = deadline
+        self._url = url
+        self._buf = b""
+        self.clean = True
+        """False when bytes followed the body (the connection is then not reused)."""
+
+    def _recv(self) -> bytes:
+        data: bytes = self._sock.recv(_CHUNK)
+        _check_deadline(self._deadline, self._url)
+        return data
+
+    def head(self) -> bytes:
+        """The bytes of the next response head, through its blank line."""
+        buf = self._buf
+        while True:
+            end = _head_end(buf)
+            if end >= 0:
+                self._buf = buf[end:]
+                return buf[:end]
+            if len(buf) > MAX_HEAD_BYTES:
+                raise HeadError(f"response head longer than {MAX_HEAD_BYTES} bytes")
+            data = self._recv()
+            if not data:
+                where = _safe_url(self._url)
+                if buf:
+                    raise ConnectionError(f"connection to {where} closed inside the response head", retryable=True)
+                raise ConnectionError(f"connection to {where} closed before an answer arrived", retryable=True)
+            buf = buf + data if buf else data
+
+    def body(self, frame: Framing, limit: int, status: int) -> bytes:
+        """The whole body as ``frame`` delimits it, within ``limit`` bytes."""
+        buf, self._buf = self._buf, b""
+        if frame.kind == "none":
+            self.clean = not buf
+            return b""
+        if frame.kind == "length":
+            if frame.length > limit:
+                raise self._too_large(limit, status)
+            parts, size = [buf], len(buf)
+            while size < frame.length:
+                data = self._recv()
+                if not data:
+                    raise self._cut()
+                parts.append(data)
+                size += len(data)
+            whole = parts[0] if len(parts) == 1 else b"".join(parts)
+            self.clean = size == frame.length
+            return whole[: frame.length] if size > frame.length else whole
+        if frame.kind == "chunked":
+            decoder = ChunkedDecoder()
+            pieces: List[bytes] = []
+            size = 0
+            data = buf
+            while True:
+                if data:
+                    piece = decoder.feed(data)
+                    size += len(piece)
+                    if size > limit:
+                        raise self._too_large(limit, status)
+                    pieces.append(piece)
+                    if decoder.done:
+                        self.clean = not decoder.surplus
+                        return b"".join(pieces)
+                data = self._recv()
+                if not data:
+                    raise self._cut()
+        parts, size = [buf], len(buf)  # "close": the body is whatever comes until the server closes
+        while True:
+            data = self._recv()
+            if not data:
+                self.clean = False
+                return b"".join(parts)
+            size += len(data)
+            if size > limit:
+                raise self._too_large(limit, status)
+            parts.append(data)
+
+    def _cut(self) -> ProviderError:
+        where = _safe_url(self._url)
+        return ConnectionError(f"connection to {where} closed before the response body was complete", retryable=True)
+
+    def _too_large(self, limit: int, status: int) -> ProviderError:
+        where = _safe_url(self._url)
+        return ResponseTooLargeError(f"response body from {where} passed the maximum of {limit} bytes", status=status)
+
+
+def _head_end(buf: bytes) -> int:
+    """Where the head in ``buf`` ends (after its blank line), or -1 when it has not all arrived."""
+    crlf = buf.find(b"\n\r\n")  # a line end, then an empty line ended by CRLF ...
+    lf = buf.find(b"\n\n")  # ... or by a bare LF
+    ends = [at + size for at, size in ((crlf, 3), (lf, 2)) if at >= 0]
+    return min(ends) if ends else -1
+
+
+def _authority(origin: str) -> str:
+    """The ``Host`` header for ``origin`` (``scheme://host[:port]``): what follows the scheme."""
+    return origin.split("://", 1)[-1].rsplit("@", 1)[-1]
+
+
+def _decoded(
+    urllib3: Any, data: bytes, coding: str, status: int, limit: int, deadline: Optional[float], url: str
+) -> bytes:
+    """A body with a content coding, decoded by urllib3's decoders (gzip, deflate; br, zstd when installed)."""
+    response = urllib3.HTTPResponse(
+        body=io.BytesIO(data),
+        headers={"content-encoding": coding},
+        status=status,
+        preload_content=False,
+        decode_content=True,
+    )
+    return _read_bounded(response, limit, deadline, url)
+
 
 def _read_timeout(limits: Timeout, deadline: Optional[float]) -> Optional[float]:
     """The read timeout, shortened to what is left before the overall deadline."""
@@ -373,9 +567,37 @@ def _body_pieces(response: Any) -> Iterator[bytes]:
     way a streamed event is handed on when it lands, not when a buffer fills.
     """
     if response.chunked and response.supports_chunked_reads():
+        raw = getattr(response, "_fp", None)
+        fp = getattr(raw, "fp", None)
+        plain = not response.headers.get("content-encoding")
+        if plain and getattr(raw, "chunk_left", 0) is None and hasattr(fp, "read1"):
+            return _dechunked(response, raw, fp)
         pieces: Iterator[bytes] = response.read_chunked(_CHUNK, decode_content=True)
         return pieces
     return _read1_pieces(response)
+
+
+def _dechunked(response: Any, raw: Any, fp: Any) -> Iterator[bytes]:
+    """A chunked body read straight off the connection's buffered socket file.
+
+    urllib3's chunk reader makes about five calls per HTTP chunk (the size line, the
+    data, its CRLF, the decoder); a provider writes one SSE event per chunk, so that is
+    per event. Here each read takes what has arrived, up to 64 KiB, and `ChunkedDecoder`
+    unframes it: one piece per read, however many events it holds. A body with a
+    content coding still goes through urllib3, which decodes it. At the end the
+    ``http.client`` response is closed and the connection released, as urllib3's own
+    reader does, so that it can carry the next request.
+    """
+    decoder = ChunkedDecoder()
+    while not decoder.done:
+        data = fp.read1(_CHUNK)
+        if not data:
+            raise ChunkedError("the connection closed before the last chunk of the body")
+        piece = decoder.feed(data)
+        if piece:
+            yield piece
+    raw.close()
+    response.release_conn()
 
 
 def _read1_pieces(response: Any) -> Iterator[bytes]:
@@ -633,6 +855,10 @@ def _network_error(exc: BaseException, url: str) -> Exception:
     # Raised by the socket or the TLS layer directly when urllib3's urlopen is bypassed.
     if isinstance(exc, (ssl.SSLError, ssl.CertificateError)):
         return ConnectionError(f"TLS failure talking to {where} ({name})", retryable=False)
+    if isinstance(exc, HeadError):
+        return ConnectionError(f"connection to {where} broke (malformed response: {exc})", retryable=True)
+    if isinstance(exc, ChunkedError):
+        return ConnectionError(f"connection to {where} broke (malformed chunked body: {exc})", retryable=True)
     if isinstance(exc, socket.timeout):
         return TimeoutError(f"no data from {where} within the read timeout", retryable=True)
     if isinstance(exc, (e.ProtocolError, e.HTTPError, OSError, http.client.HTTPException)):
