@@ -270,13 +270,45 @@ def test_stream_fails_over_before_the_first_event(mock: MockProvider) -> None:
                 assert "".join(e.text for e in stream if isinstance(e, TextDelta)).startswith("Bonjour")
 
 
-def test_stream_interrupted_after_output_raises_with_the_partial(mock: MockProvider) -> None:
+def _each(stream: Any, style: str) -> Iterator[Any]:
+    """The stream's events, taken by a for loop, by next() calls, or two by next() and the rest by a loop."""
+    if style == "for":
+        yield from stream
+        return
+    taken = 0
+    while style == "next" or taken < 2:
+        try:
+            event = next(stream)
+        except StopIteration:
+            return
+        taken += 1
+        yield event
+    yield from stream
+
+
+STYLES = ["for", "next", "mixed"]
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_a_stream_taken_any_way_gives_every_event_once_and_settles(style: str, mock: MockProvider) -> None:
+    with Gateway([key(mock, "a")], budget_limit_usd=1.0, prices=PRICES) as gw:
+        whole = gw.call(req()).text
+        stream = gw.stream(req())
+        text = "".join(e.text for e in _each(stream, style) if isinstance(e, TextDelta))
+        assert text == whole and stream.completed and stream.cost_micros
+        assert list(stream) == [] and stream.response().text == whole
+        budget = gw.pool_status().budget
+    assert budget is not None and budget["reserved_micros"] == 0
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_stream_interrupted_after_output_raises_with_the_partial(style: str, mock: MockProvider) -> None:
     mock.add_fault(Fault(truncate_after_events=8))
     with Gateway([key(mock, "a"), key(mock, "b")], budget_limit_usd=1.0, prices=PRICES, pool_config=fast()) as gw:
         stream = gw.stream(req())
         got = ""
         with pytest.raises(omnillm.StreamInterruptedError) as info:
-            for event in stream:
+            for event in _each(stream, style):
                 if isinstance(event, TextDelta):
                     got += event.text
         budget = gw.pool_status().budget
@@ -298,16 +330,18 @@ def test_stream_stopped_early_settles_what_was_produced(mock: MockProvider) -> N
         assert gw.pool_status().keys[0].in_flight == 0
 
 
-def test_cancel_a_stream(mock: MockProvider) -> None:
+@pytest.mark.parametrize("style", STYLES)
+def test_cancel_a_stream(style: str, mock: MockProvider) -> None:
     mock.add_fault(Fault(trickle=(32, 0.03), times=1))
     token = CancellationToken()
     with Gateway([key(mock, "a")], budget_limit_usd=1.0, prices=PRICES) as gw:
         stream = gw.stream(req(), cancel=token)
         next(iter(stream))
         token.cancel()
-        with pytest.raises(omnillm.CancelledError):
-            for _ in stream:
+        with pytest.raises(omnillm.CancelledError) as info:
+            for _ in _each(stream, style):
                 pass
+        assert info.value.__cause__ is None and info.value.__suppress_context__
         budget = gw.pool_status().budget
     assert budget is not None and budget["reserved_micros"] == 0
     assert budget["spent_micros"] > 0, "what was produced before the cancel is paid for"

@@ -52,6 +52,7 @@ from typing import (
     Iterator,
     List,
     Mapping,
+    NoReturn,
     Optional,
     Sequence,
     Set,
@@ -1559,7 +1560,28 @@ class GatewayStream:
             return
 
     def __iter__(self) -> Iterator[StreamEvent]:
-        return self
+        # A for loop runs this generator: per event it costs a resumption, not a call of
+        # `__next__` and its checks. Both read and move the same state, so a consumer may
+        # take some events with next() and loop over the rest.
+        return self._events()
+
+    def _events(self) -> Iterator[StreamEvent]:
+        while self._held:
+            self._delivered = True
+            yield self._held.pop(0)
+        inner = self._inner
+        if self._done or inner is None:
+            return
+        accumulator = inner.accumulator
+        try:
+            for event in inner:
+                self._delivered = True
+                if accumulator.stop_reason is not None:  # the terminal event: settle now
+                    self._end(None)
+                yield event
+        except OmniLLMError as error:
+            self._interrupted(error)
+        self._end(None)
 
     def __next__(self) -> StreamEvent:
         if self._held:
@@ -1573,21 +1595,26 @@ class GatewayStream:
             self._end(None)
             raise
         except OmniLLMError as error:
-            partial = self._inner.response()
-            if self._cancel is not None and self._cancel.cancelled:
-                self._end(None, cancelled=True)
-                raise CancelledError("the stream was cancelled; what arrived is settled") from None
-            self._end(error)
-            raise StreamInterruptedError(
-                f"the stream broke after output reached the caller: {error}",
-                partial,
-                cause=error,
-                protocol=self._inner.wire_format.value,
-            ) from error
+            self._interrupted(error)
         self._delivered = True
         if self._inner.completed:
             self._end(None)
         return event
+
+    def _interrupted(self, error: OmniLLMError) -> NoReturn:
+        """Settle a stream that broke after output reached the caller, and raise for it."""
+        assert self._inner is not None
+        partial = self._inner.response()
+        if self._cancel is not None and self._cancel.cancelled:
+            self._end(None, cancelled=True)
+            raise CancelledError("the stream was cancelled; what arrived is settled") from None
+        self._end(error)
+        raise StreamInterruptedError(
+            f"the stream broke after output reached the caller: {error}",
+            partial,
+            cause=error,
+            protocol=self._inner.wire_format.value,
+        ) from error
 
     def response(self) -> LlmResponse:
         """What has been produced so far (the complete response once the stream ended)."""
