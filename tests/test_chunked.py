@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from typing import Any, Iterator, List, Sequence, Tuple
+from typing import Any, List, Sequence, Tuple
 
 import pytest
 import requests
@@ -161,14 +161,6 @@ def client_for(kind: str, url: str) -> Client:
 
 def request() -> LlmRequest:
     return LlmRequest(model="gpt-4o", messages=[Message.user("hello")])
-
-
-@pytest.fixture
-def servers() -> Iterator[List[RawServer]]:
-    made: List[RawServer] = []
-    yield made
-    for server in made:
-        server.close()
 
 
 @pytest.mark.parametrize("kind", KINDS)

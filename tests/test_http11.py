@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from typing import Any, Iterator, List
+from typing import Any, List
 
 import pytest
 import requests
@@ -155,14 +155,6 @@ def test_ambiguous_framing_is_a_head_error(head: bytes, problem: str) -> None:
 
 
 # --------------------------------------------------------------------------- whole calls
-
-
-@pytest.fixture
-def servers() -> Iterator[List[RawServer]]:
-    made: List[RawServer] = []
-    yield made
-    for server in made:
-        server.close()
 
 
 def _serve(servers: List[RawServer], *answers: Answer) -> RawServer:
