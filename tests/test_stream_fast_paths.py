@@ -8,19 +8,24 @@ and require the same events, the same folded response, or the same error.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Iterator, List, Tuple
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from streams_anthropic_messages import STREAMS as ANTHROPIC_STREAMS
 from streams_open_ai_chat_completions import STREAMS as CHAT_STREAMS
+from streams_open_ai_responses import STREAMS as RESPONSES_STREAMS
 
 from omnillm import OmniLLMError
+from omnillm.protocols import anthropic_messages_stream as anthropic_stream
 from omnillm.protocols import open_ai_chat_completions_stream as chat_stream
-from omnillm.stream import StreamAccumulator
+from omnillm.protocols import open_ai_responses_stream as responses_stream
+from omnillm.stream import StreamAccumulator, TextDelta
 from omnillm.streaming import decode_stream
 
 CHAT = "open_ai_chat_completions"
@@ -43,64 +48,98 @@ def _both(body: str, fmt: str, switch_off: Callable[[], Any], lean: bool = False
     assert fast == general
 
 
-class _ChatGeneralOnly:
-    """Context manager: the chat decoder with its fast path switched off."""
-
-    def __enter__(self) -> None:
-        self._saved = chat_stream.StreamDecoder._text_only
-        chat_stream.StreamDecoder._text_only = lambda self, chunk: None  # type: ignore[assignment,method-assign]
-
-    def __exit__(self, *exc: object) -> None:
-        chat_stream.StreamDecoder._text_only = self._saved  # type: ignore[method-assign]
+DECODERS = {
+    CHAT: chat_stream.StreamDecoder,
+    "anthropic_messages": anthropic_stream.StreamDecoder,
+    "open_ai_responses": responses_stream.StreamDecoder,
+}
+CORPORA = {CHAT: CHAT_STREAMS, "anthropic_messages": ANTHROPIC_STREAMS, "open_ai_responses": RESPONSES_STREAMS}
 
 
-def _chat_bodies() -> Dict[str, str]:
-    bodies = dict(CHAT_STREAMS)
-    folder = REAL / CHAT / "streams"
-    if folder.is_dir():
-        for path in sorted(folder.glob("*.sse")):
-            bodies[f"real:{path.stem}"] = path.read_text()
-    return bodies
+@contextlib.contextmanager
+def _general_only(fmt: str) -> Iterator[None]:
+    """The decoder of ``fmt`` with its fast path switched off."""
+    decoder = DECODERS[fmt]
+    saved = decoder._text_only
+    decoder._text_only = lambda self, payload: None  # type: ignore[assignment,method-assign]
+    try:
+        yield
+    finally:
+        decoder._text_only = saved  # type: ignore[method-assign]
 
 
-CHAT_BODIES = _chat_bodies()
+def _bodies() -> List[Tuple[str, str, str]]:
+    found = []
+    for fmt, corpus in CORPORA.items():
+        found += [(fmt, name, body) for name, body in corpus.items()]
+        folder = REAL / fmt / "streams"
+        if folder.is_dir():
+            found += [(fmt, f"real:{path.stem}", path.read_text()) for path in sorted(folder.glob("*.sse"))]
+    return found
 
 
-def test_the_fast_path_takes_most_text_chunks() -> None:
-    # Not a timing claim: that the fast path is the one the common chunk takes at all.
+BODIES = _bodies()
+
+
+@pytest.mark.parametrize("fmt, name", [(fmt, name) for fmt, name, _ in BODIES])
+def test_the_fast_path_takes_text_fragments(fmt: str, name: str) -> None:
+    # Not a timing claim: that the fast path is the one text fragments take at all.
+    body = dict(((f, n), b) for f, n, b in BODIES)[(fmt, name)]
+    decoder = DECODERS[fmt]
     seen: List[bool] = []
-    original = chat_stream.StreamDecoder._text_only
+    original = decoder._text_only
 
-    def spy(self: Any, chunk: Any) -> Any:
-        result = original(self, chunk)
+    def spy(self: Any, payload: Any) -> Any:
+        result = original(self, payload)
         seen.append(result is not None)
         return result
 
-    chat_stream.StreamDecoder._text_only = spy  # type: ignore[method-assign]
+    decoder._text_only = spy  # type: ignore[method-assign]
     try:
-        _outcome(CHAT_STREAMS["text"], CHAT)
+        outcome, value = _outcome(body, fmt)
     finally:
-        chat_stream.StreamDecoder._text_only = original  # type: ignore[method-assign]
-    assert seen.count(True) == 3  # every content fragment after the one that opened the message
+        decoder._text_only = original  # type: ignore[method-assign]
+    fast = seen.count(True)
+    if outcome == "ok":
+        deltas = sum(isinstance(e, TextDelta) for e in value[0])
+        assert fast <= deltas  # the fast path only ever makes text deltas
+        if deltas >= 2:
+            assert fast >= 1, "text fragments of an open message take the fast path"
+    if (fmt, name) == (CHAT, "text"):
+        assert fast == 3  # every content fragment after the one that opened the message
 
 
 @pytest.mark.parametrize("lean", [False, True])
-@pytest.mark.parametrize("name", sorted(CHAT_BODIES))
-def test_chat_streams_decode_the_same_either_way(name: str, lean: bool) -> None:
-    _both(CHAT_BODIES[name], CHAT, _ChatGeneralOnly, lean)
+@pytest.mark.parametrize("fmt, name", [(fmt, name) for fmt, name, _ in BODIES])
+def test_streams_decode_the_same_either_way(fmt: str, name: str, lean: bool) -> None:
+    body = dict(((f, n), b) for f, n, b in BODIES)[(fmt, name)]
+    _both(body, fmt, lambda: _general_only(fmt), lean)
 
 
-def _chunks(body: str) -> List[Any]:
-    return [json.loads(line[6:]) for line in body.split("\n") if line.startswith("data: ") and line != "data: [DONE]"]
+def _payloads(body: str) -> List[Tuple[str, Any]]:
+    """The (event name, JSON payload) pairs of an SSE body, [DONE] left out."""
+    out = []
+    for block in body.replace("\r\n", "\n").split("\n\n"):
+        name, data = "", []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].strip())
+        if data and data != ["[DONE]"]:
+            out.append((name, json.loads("\n".join(data))))
+    return out
 
 
-def _sse(chunks: List[Any]) -> str:
-    return "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+def _sse(fmt: str, events: List[Tuple[str, Any]]) -> str:
+    text = "".join((f"event: {name}\n" if name else "") + f"data: {json.dumps(p)}\n\n" for name, p in events)
+    return text + ("data: [DONE]\n\n" if fmt == CHAT else "")
 
 
 _VALUES = st.sampled_from(
-    [None, 0, 1, -1, 2, True, False, "", "x", " of", [], [{}], {}, {"content": "y"}, 1.5, "stop", {"a": None}]
+    [None, 0, 1, -1, 2, 1.0, True, False, "", "x", " of", [], [{}], {}, {"content": "y"}, "stop", {"a": None}]
 )
+_KEYS = ["extra", "role", "content", "refusal", "tool_calls", "usage", "error", "index", "type", "delta", "text"]
 
 
 def _places(value: Any, prefix: Tuple[Any, ...] = ()) -> List[Tuple[Any, ...]]:
@@ -114,26 +153,37 @@ def _places(value: Any, prefix: Tuple[Any, ...] = ()) -> List[Tuple[Any, ...]]:
     return found
 
 
-@settings(max_examples=400, deadline=None)
+MUTABLE = {
+    CHAT: ["text", "usage", "refusal", "text_then_tool_call", "reasoning"],
+    "anthropic_messages": ["text", "refusal", "usage", "stop_sequence", "reasoning"],
+    "open_ai_responses": ["text", "refusal", "usage", "text_and_tool", "reasoning_text"],
+}
+
+
+@settings(max_examples=600, deadline=None)
 @given(data=st.data())
-def test_mutated_text_chunks_decode_the_same_either_way(data: st.DataObject) -> None:
-    name = data.draw(st.sampled_from(["text", "usage", "refusal", "text_then_tool_call", "reasoning"]))
-    chunks = _chunks(CHAT_STREAMS[name])
-    at = data.draw(st.integers(0, len(chunks) - 1))
-    chunk = copy.deepcopy(chunks[at])
-    place = data.draw(st.sampled_from(_places(chunk)[1:]))
+def test_mutated_streams_decode_the_same_either_way(data: st.DataObject) -> None:
+    fmt = data.draw(st.sampled_from(sorted(MUTABLE)))
+    events = _payloads(CORPORA[fmt][data.draw(st.sampled_from(MUTABLE[fmt]))])
+    at = data.draw(st.integers(0, len(events) - 1))
+    name, payload = events[at]
+    payload = copy.deepcopy(payload)
+    place = data.draw(st.sampled_from(_places(payload)[1:]))
     *parent_path, last = place
-    parent = chunk
+    parent = payload
     for step in parent_path:
         parent = parent[step]
     action = data.draw(st.sampled_from(["set", "drop", "add"]))
     if action == "drop" and isinstance(parent, dict):
         del parent[last]
     elif action == "add" and isinstance(parent, dict):
-        parent[data.draw(st.sampled_from(["extra", "role", "content", "refusal", "tool_calls", "usage", "error"]))] = (
-            data.draw(_VALUES)
-        )
+        parent[data.draw(st.sampled_from(_KEYS))] = data.draw(_VALUES)
     else:
         parent[last] = data.draw(_VALUES)
-    chunks[at] = chunk
-    _both(_sse(chunks), CHAT, _ChatGeneralOnly, lean=data.draw(st.booleans()))
+    events[at] = (name, payload)
+    if data.draw(st.booleans()):
+        # Out of order as well: a copy of some event elsewhere (a delta after its block or
+        # item closed, before it opened, after the end).
+        source = data.draw(st.integers(0, len(events) - 1))
+        events.insert(data.draw(st.integers(0, len(events))), events[source])
+    _both(_sse(fmt, events), fmt, lambda: _general_only(fmt), lean=data.draw(st.booleans()))

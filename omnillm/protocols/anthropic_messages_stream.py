@@ -183,6 +183,9 @@ class StreamDecoder:
             raise DecodeError(PROTOCOL, path, "invalid JSON: nested too deeply to parse") from None
         except ValueError as exc:
             raise DecodeError(PROTOCOL, path, f"invalid JSON: {exc}") from None
+        text = self._text_only(payload)
+        if text is not None:
+            return [text]
         payload = _R.obj(payload, path)
         kind = payload.get("type")
         if kind is None and event.event not in ("", "message"):
@@ -201,6 +204,31 @@ class StreamDecoder:
         if not self._started:
             raise _R.fail(_type_path(path), f"{kind} before message_start")
         return handler(payload, path)
+
+    def _text_only(self, payload: Any) -> Optional[TextDelta]:
+        """The `TextDelta` of a ``text_delta`` to an open text block, recognised without field paths.
+
+        Most events of a stream are that; this checks their types directly and folds them
+        as `_block_delta` would. Anything else returns None and takes the general path,
+        which decodes it or names what is wrong with it.
+        """
+        if type(payload) is not dict or payload.get("type") != "content_block_delta" or not self._started:
+            return None
+        delta = payload.get("delta")
+        if type(delta) is not dict or delta.get("type") != "text_delta":
+            return None
+        text = delta.get("text")
+        position = payload.get("index")
+        if type(text) is not str or not text or type(position) is not int:
+            return None
+        state = self._blocks.get(position)
+        if state is None or state.closed or state.kind != "text":
+            return None
+        if not self._lean:
+            state.parts.append(text)
+        elif not state.parts:
+            state.parts.append("")  # lean: only that there was some
+        return TextDelta(state.index, text)
 
     def finish(self) -> List[StreamEvent]:
         """End of input. Nothing is pending; `terminated` tells whether message_stop arrived."""

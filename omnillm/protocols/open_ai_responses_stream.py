@@ -269,6 +269,9 @@ class StreamDecoder:
             raise DecodeError(PROTOCOL, path, "invalid JSON: nested too deeply to parse") from None
         except ValueError as exc:
             raise DecodeError(PROTOCOL, path, f"invalid JSON: {exc}") from None
+        text = self._text_only(payload)
+        if text is not None:
+            return [text]
         payload = _R.obj(payload, path)
         kind = payload.get("type")
         if kind is None and event.event not in ("", "message"):
@@ -290,6 +293,32 @@ class StreamDecoder:
             return self._terminal(payload, path, status)
         assert handler is not None
         return handler(payload, path)
+
+    def _text_only(self, payload: Any) -> Optional[TextDelta]:
+        """The `TextDelta` of an ``output_text.delta`` to an open message, recognised without field paths.
+
+        Most events of a stream are that; this checks their types directly and folds them
+        as `_text_delta` would. Anything else (an item named by ``item_id`` only, a float
+        index, an empty delta, a wrong type anywhere) returns None and takes the general
+        path, which decodes it or names what is wrong with it.
+        """
+        if type(payload) is not dict or payload.get("type") != "response.output_text.delta" or not self._started:
+            return None
+        delta = payload.get("delta")
+        output_index = payload.get("output_index")
+        content_index = payload.get("content_index")
+        sequence = payload.get("sequence_number")
+        if type(delta) is not str or not delta or type(output_index) is not int:
+            return None
+        if (content_index is not None and type(content_index) is not int) or (
+            sequence is not None and type(sequence) is not int
+        ):
+            return None
+        state = self._items.get(output_index)
+        if state is None or state.closed or state.kind != "message":
+            return None
+        state.content.setdefault(content_index or 0, []).append(delta)
+        return TextDelta(state.index, delta)
 
     def finish(self) -> List[StreamEvent]:
         """End of input. Nothing is pending; `terminated` tells whether a terminal event arrived."""
