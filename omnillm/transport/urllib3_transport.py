@@ -26,7 +26,7 @@ import socket
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from .._version import __version__
 from ..errors import CancelledError, ConnectionError, ProviderError, ResponseTooLargeError, TimeoutError
@@ -191,8 +191,14 @@ class Urllib3Transport:
             headers.setdefault("Content-Type", request.body.content_type)
         url = request.full_url()
         payload = body if body or request.method not in ("GET", "HEAD", "DELETE") else None
-        if not stream and cancel is None and not self.proxy_url:
-            return self._call_direct(urllib3, request.method, url, payload, dict(headers.items()), limits, deadline)
+        if not stream and not self.proxy_url:
+            fields = dict(headers.items())
+            origin, target = _split_url(url)
+            wire = format_request(request.method, target, _authority(origin), fields, payload)
+            if wire is not None or cancel is None:
+                return self._call_direct(
+                    urllib3, request.method, url, payload, fields, limits, deadline, wire=wire, cancel=cancel
+                )
         options = {
             "body": payload,
             "headers": dict(headers.items()),
@@ -267,8 +273,7 @@ class Urllib3Transport:
 
     def _send_direct(self, urllib3: Any, method: str, url: str, options: Dict[str, Any]) -> Any:
         """Send through the origin's pool; a pool the manager has since closed is replaced once."""
-        start = url.find("/", url.find("://") + 3)
-        origin, target = (url, "/") if start < 0 else (url[:start], url[start:])
+        origin, target = _split_url(url)
         pool = self._origins.get(origin) or self._origin_pool(origin)
         try:
             return pool.urlopen(method, target, assert_same_host=False, **options)
@@ -286,6 +291,9 @@ class Urllib3Transport:
         headers: Dict[str, str],
         limits: Timeout,
         deadline: Optional[float],
+        *,
+        wire: Optional[bytes],
+        cancel: Optional[CancelToken],
     ) -> TransportResponse:
         """A whole call on a connection taken from the origin's pool, without ``urlopen``.
 
@@ -297,9 +305,14 @@ class Urllib3Transport:
         one the server closed), connect (TLS verified) under the connect timeout, send,
         read the answer under the read timeout, and give the connection back only once
         the body was read whole; on any failure it is closed and its slot returned.
+
+        ``wire`` (the request as `omnillm.transport.http11` wrote it) goes out through
+        `_exchange`; without it (a request only ``http.client`` can write, never with a
+        ``cancel`` token) the connection's own request and response are used.
         """
-        start = url.find("/", url.find("://") + 3)
-        origin, target = (url, "/") if start < 0 else (url[:start], url[start:])
+        origin, target = _split_url(url)
+        if cancel is not None and cancel.cancelled:
+            raise CancelledError(f"the request to {_safe_url(url)} was cancelled before it was sent")
         pool = self._origins.get(origin) or self._origin_pool(origin)
         try:
             try:
@@ -309,9 +322,8 @@ class Urllib3Transport:
                 conn = pool._get_conn()
         except Exception as exc:
             raise _network_error(exc, url) from None
-        wire = format_request(method, target, _authority(origin), headers, body)
         if wire is not None:
-            return self._exchange(urllib3, pool, conn, wire, method, limits, deadline, url)
+            return self._exchange(urllib3, pool, conn, wire, method, limits, deadline, url, cancel)
         response = None
         try:
             conn.timeout = limits.connect
@@ -361,6 +373,7 @@ class Urllib3Transport:
         limits: Timeout,
         deadline: Optional[float],
         url: str,
+        cancel: Optional[CancelToken],
     ) -> TransportResponse:
         """One request and its whole answer on ``conn``, read by `omnillm.transport.http11`.
 
@@ -368,14 +381,22 @@ class Urllib3Transport:
         then ``wire`` goes out in one write and the answer is read straight off the
         socket under the read timeout and the overall deadline. The connection goes
         back to the pool only when its body was read whole and it may carry another
-        request; on any failure it is closed and its slot returned.
+        request; on any failure it is closed and its slot returned. A ``cancel`` token
+        shuts the socket down (once connected), so a blocked read returns at once and
+        `omnillm.CancelledError` is raised; a connection a cancel may have touched is
+        never reused.
         """
         reusable = False
+        scope = _CancelScope(cancel) if cancel is not None else None
         try:
+            if scope is not None:
+                scope.register()
             conn.timeout = limits.connect
             pool._validate_conn(conn)  # HTTPS: connect and verify now, under the connect timeout
             if conn.sock is None:
                 conn.connect()
+            if scope is not None:
+                scope.attach(conn)  # a cancel that came during the connect shuts it now
             sock = conn.sock
             sock.settimeout(_read_timeout(limits, deadline))
             try:
@@ -407,11 +428,15 @@ class Urllib3Transport:
         except BaseException as exc:
             conn.close()
             pool._put_conn(None)  # the slot goes back; the broken connection does not
+            if scope is not None and scope.finish():
+                raise CancelledError(f"the request to {_safe_url(url)} was cancelled") from None
             if isinstance(exc, ProviderError):
                 raise
             if isinstance(exc, Exception):
                 raise _network_error(exc, url) from None
             raise
+        if scope is not None and scope.finish():
+            reusable = False  # the socket may have been shut: never back to the pool
         if reusable:
             pool._put_conn(conn)
         else:
@@ -519,6 +544,12 @@ def _head_end(buf: bytes) -> int:
     lf = buf.find(b"\n\n")  # ... or by a bare LF
     ends = [at + size for at, size in ((crlf, 3), (lf, 2)) if at >= 0]
     return min(ends) if ends else -1
+
+
+def _split_url(url: str) -> Tuple[str, str]:
+    """``scheme://authority`` and the request target (path and query) of an absolute URL."""
+    start = url.find("/", url.find("://") + 3)
+    return (url, "/") if start < 0 else (url[:start], url[start:])
 
 
 def _authority(origin: str) -> str:
