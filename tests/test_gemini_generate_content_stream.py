@@ -993,7 +993,8 @@ def test_whole_items_without_deltas() -> None:
         ("pause", "pause_turn", "OTHER", "L-FINISH-PAUSE"),
         ("refusal", "refusal", "SAFETY", "L-FINISH-GRANULARITY"),
         ("error", "failed", "OTHER", "L-FINISH-GRANULARITY"),
-        ("other", "cancelled", "OTHER", None),
+        ("other", "cancelled", "OTHER", "L-FINISH-GRANULARITY"),  # a Responses status finer than "other"
+        ("other", "OTHER", "OTHER", None),
     ],
 )
 def test_stop_reason_mapping(stop: str, raw: Optional[str], finish: str, loss: Optional[str]) -> None:

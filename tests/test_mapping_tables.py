@@ -23,10 +23,14 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 import pytest
 
+import omnillm
 from omnillm import model
 from omnillm.model import STOP_REASONS, LlmRequest, LlmResponse, Message
 from omnillm.protocols import codec
+from omnillm.protocols._common import PLAIN_STOP_VALUES
 from omnillm.report import LossLog
+from omnillm.stream import events_from_response
+from omnillm.streaming import decode_stream, encode_stream
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "mapping.rst"
@@ -903,3 +907,84 @@ def test_docutils_reads_the_same_tables() -> None:
     for table in TABLES:
         mine = [[" ".join(_LITERAL.sub(r"\1", c).split()) for c in r] for r in [table.header, *table.rows]]
         assert seen.get(table.name) == mine, f"docutils reads table {table.name!r} differently"
+
+
+# --------------------------------------------------------------------------- finer stop reasons
+
+
+def _stop_response(stop: str, raw: Optional[str] = None) -> Any:
+    from omnillm.model import RefusalPart, TextPart, ToolCallPart, Usage
+
+    output: List[Any] = [Message("assistant", [TextPart("hi")])]
+    if stop == "tool_use":
+        output.append(ToolCallPart(id="call_1", name="f", arguments="{}"))
+    if stop == "refusal":
+        output = [Message("assistant", [RefusalPart("no")])]
+    return LlmResponse(id="r1", model="m", output=output, stop_reason=stop, raw_stop_reason=raw, usage=Usage(1, 1))
+
+
+_GENERATION = [
+    "open_ai_chat_completions",
+    "open_ai_responses",
+    "anthropic_messages",
+    "gemini_generate_content",
+    "bedrock_converse",
+]
+
+
+@pytest.mark.parametrize("stop", list(STOP_REASONS))
+@pytest.mark.parametrize("fmt", _GENERATION)
+def test_what_each_codec_writes_for_a_stop_reason_is_a_plain_value(fmt: str, stop: str) -> None:
+    # The decoder keeps the wire value as raw_stop_reason: that is what the encoder wrote.
+    written = codec(fmt).decode_response(codec(fmt).encode_response(_stop_response(stop))).raw_stop_reason
+    assert written in PLAIN_STOP_VALUES[stop]
+
+
+# Raw values that say more than their canonical stop reason, with the protocol they come from.
+FINER = [
+    ("gemini_generate_content", "content_filter", "SPII"),
+    ("gemini_generate_content", "content_filter", "RECITATION"),
+    ("gemini_generate_content", "error", "MALFORMED_FUNCTION_CALL"),
+    ("bedrock_converse", "content_filter", "guardrail_intervened"),
+    ("bedrock_converse", "max_tokens", "model_context_window_exceeded"),
+    ("bedrock_converse", "error", "malformed_tool_use"),
+    ("anthropic_messages", "max_tokens", "model_context_window_exceeded"),
+    ("open_ai_responses", "other", "incomplete:max_messages"),
+]
+
+
+def _granularity(entries: Any) -> List[str]:
+    return [str(e) for e in entries if "L-FINISH-GRANULARITY" in str(e) or "L-FINISH-PAUSE" in str(e)]
+
+
+@pytest.mark.parametrize("target", _GENERATION)
+@pytest.mark.parametrize("source, stop, raw", FINER)
+def test_a_finer_stop_reason_that_a_target_drops_is_reported(source: str, stop: str, raw: str, target: str) -> None:
+    response = _stop_response(stop, raw)
+    losses = LossLog(target)
+    wire = codec(target).encode_response(response, losses)
+    kept = codec(target).decode_response(wire).raw_stop_reason == raw
+    assert kept or _granularity(losses.entries), f"{raw!r} dropped by {target} without a loss"
+    if target == source:
+        assert kept, f"{target} keeps its own value {raw!r}"
+    stream_losses = LossLog(target)
+    frames = list(encode_stream(events_from_response(response), target, losses=stream_losses))
+    chunks = [f if isinstance(f, bytes) else f.encode() for f in frames]
+    acc_raw = None
+    try:
+        for event in decode_stream(chunks, target):
+            acc_raw = getattr(event, "raw_stop_reason", acc_raw)
+    except omnillm.ProviderStreamError:
+        assert stop == "error"  # a Responses stream says "error" with response.failed
+    assert acc_raw == raw or _granularity(stream_losses.entries), f"{raw!r} dropped by the {target} stream silently"
+
+
+@pytest.mark.parametrize("target", _GENERATION)
+@pytest.mark.parametrize("stop", ["end_turn", "max_tokens", "content_filter"])
+def test_a_plain_stop_reason_from_another_protocol_is_no_loss(stop: str, target: str) -> None:
+    for raw in sorted(PLAIN_STOP_VALUES[stop]):
+        losses = LossLog(target)
+        codec(target).encode_response(_stop_response(stop, raw), losses)
+        if stop == "content_filter" and target == "anthropic_messages":
+            continue  # no content_filter there at all: reported whatever the raw value
+        assert not _granularity(losses.entries), (raw, losses.entries)

@@ -605,7 +605,8 @@ def test_foreign_stop_reasons(stop_reason: str, finish: str, code: Any) -> None:
     out = chat.encode_response(resp, losses)
     judge.validate_response(out)
     assert out["choices"][0]["finish_reason"] == finish
-    assert _codes(losses) == ({code} if code else set())
+    # Gemini's OTHER is not a plain value of max_tokens or content_filter: said more, dropped, reported.
+    assert _codes(losses) == {code or "L-FINISH-GRANULARITY"}
 
 
 # --------------------------------------------------------------------------- malformed input

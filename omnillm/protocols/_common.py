@@ -396,3 +396,42 @@ def entry_point(protocol: str, *, decoding: bool) -> Callable[[_Entry], _Entry]:
         return cast(_Entry, run)
 
     return wrap
+
+
+# --------------------------------------------------------------------------- stop reasons
+
+#: For each canonical stop reason, the provider values that say that and nothing more:
+#: what one of the codecs writes for it (``tests/test_mapping_tables.py`` checks that
+#: every codec's own choice is here). A raw stop reason outside this set said more than
+#: the canonical value (Gemini ``SPII``, Bedrock ``guardrail_intervened``, Anthropic
+#: ``model_context_window_exceeded``, Responses ``incomplete:max_messages``): a target
+#: that cannot carry it loses that detail, and says so.
+PLAIN_STOP_VALUES: Dict[str, FrozenSet[str]] = {
+    "end_turn": frozenset({"stop", "completed", "end_turn", "STOP"}),
+    "max_tokens": frozenset({"length", "incomplete:max_output_tokens", "max_tokens", "MAX_TOKENS"}),
+    "stop_sequence": frozenset({"stop", "completed", "stop_sequence", "STOP"}),
+    "tool_use": frozenset({"tool_calls", "function_call", "completed", "tool_use", "STOP"}),
+    "content_filter": frozenset(
+        {"content_filter", "incomplete:content_filter", "refusal", "SAFETY", "content_filtered"}
+    ),
+    "refusal": frozenset({"stop", "completed", "refusal", "SAFETY", "content_filtered"}),
+    "pause": frozenset({"stop", "incomplete", "pause_turn", "OTHER", "end_turn"}),
+    "error": frozenset({"stop", "failed", "end_turn", "OTHER"}),
+    "other": frozenset({"stop", "incomplete", "end_turn", "OTHER"}),
+}
+
+
+def note_finer_stop(losses: Any, path: str, protocol: str, stop: str, raw: Optional[str], sent: str) -> None:
+    """Report ``L-FINISH-GRANULARITY`` when ``raw`` said more than the ``sent`` value can.
+
+    ``raw`` is the response's `LlmResponse.raw_stop_reason` (from whichever protocol
+    decoded it), ``stop`` its canonical stop reason, ``sent`` what ``protocol`` writes
+    instead. Called where an encoder did not keep ``raw`` and reported nothing else
+    about the stop reason. ``losses`` is a `omnillm.report.LossLog`.
+    """
+    if raw is not None and raw != sent and raw not in PLAIN_STOP_VALUES.get(stop, ()):
+        losses.add(
+            "L-FINISH-GRANULARITY",
+            path,
+            f"the provider's stop reason {raw!r} says more than {stop!r}; {protocol} has no equivalent, sent {sent!r}",
+        )

@@ -86,6 +86,7 @@ from ._common import (
     index,
     join,
     load_arguments,
+    note_finer_stop,
     parse_data_url,
     restore_extensions,
     with_extension,
@@ -1204,6 +1205,7 @@ def _stop_reason(response: LlmResponse, enc: _Encoder) -> str:
         return raw
     wire = _STOP_REASONS_BACK.get(response.stop_reason)
     if wire is not None:
+        note_finer_stop(enc.losses, "stop_reason", PROTOCOL, response.stop_reason, raw, wire)
         return wire
     closest = "refusal" if response.stop_reason == "content_filter" else "end_turn"
     enc.lose(

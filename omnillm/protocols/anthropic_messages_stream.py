@@ -66,6 +66,7 @@ from ._common import (
     dumps,
     extras,
     load_arguments,
+    note_finer_stop,
     restore_extensions,
     with_extension,
 )
@@ -711,6 +712,8 @@ class StreamEncoder:
                 "stop_reason",
                 f"stop reason '{canonical}' has no equivalent in {PROTOCOL}; sent as '{wire}'",
             )
+        else:
+            note_finer_stop(self.losses, "stop_reason", PROTOCOL, canonical, raw, wire)
         return wire
 
     # ---------------------------------------------------------------- blocks

@@ -119,6 +119,7 @@ from ._common import (
     extras,
     index,
     join,
+    note_finer_stop,
     parse_data_url,
     reject_json_constant,
     with_extension,
@@ -1535,6 +1536,8 @@ def encode_stop_reason(canonical: str, raw: Optional[str], losses: LossLog) -> s
     wire, loss = _STOP_REASONS_BACK.get(canonical, ("end_turn", "L-FINISH-GRANULARITY"))
     if loss is not None:
         losses.add(loss, "stop_reason", f"stop reason {canonical!r} has no equivalent in {PROTOCOL}; sent as {wire!r}")
+    else:
+        note_finer_stop(losses, "stop_reason", PROTOCOL, canonical, raw, wire)
     return wire
 
 

@@ -85,6 +85,7 @@ from ._common import (
     index,
     join,
     load_arguments,
+    note_finer_stop,
     parse_data_url,
     restore_extensions,
     with_extension,
@@ -1324,6 +1325,8 @@ def _finish_reason(stop: str, raw: Optional[str], has_calls: bool, losses: LossL
         code = "L-FINISH-GRANULARITY"
     if code is not None:
         losses.add(code, path, f"stop reason {stop!r} has no exact finishReason in {PROTOCOL}; sent {wire}")
+    else:
+        note_finer_stop(losses, path, PROTOCOL, stop, raw, wire)
     return wire
 
 

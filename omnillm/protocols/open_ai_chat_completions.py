@@ -69,6 +69,7 @@ from ._common import (
     entry_point,
     index,
     join,
+    note_finer_stop,
     parse_data_url,
     restore_extensions,
 )
@@ -1283,6 +1284,8 @@ def _finish_reason(stop_reason: str, raw: Optional[str], refused: bool, losses: 
             path,
             f"stop reason {stop_reason!r} has no equivalent in open_ai_chat_completions; sent as 'stop'",
         )
+    else:
+        note_finer_stop(losses, path, "open_ai_chat_completions", stop_reason, raw, finish)
     return finish or "stop"
 
 

@@ -84,6 +84,7 @@ from ._common import (
     entry_point,
     index,
     join,
+    note_finer_stop,
     parse_data_url,
     restore_extensions,
 )
@@ -1363,6 +1364,9 @@ def _status(response: LlmResponse, losses: LossLog) -> Tuple[str, Optional[str]]
             "stop_reason",
             f"stop reason {response.stop_reason!r} is reported as {status!r} by {PROTOCOL}",
         )
+    else:
+        sent = status if reason is None else f"{status}:{reason}"
+        note_finer_stop(losses, "stop_reason", PROTOCOL, response.stop_reason, raw, sent)
     return status, reason
 
 

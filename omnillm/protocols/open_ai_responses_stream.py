@@ -79,7 +79,7 @@ from ..stream import (
     UsageUpdate,
     restore_streamed,
 )
-from ._common import WIRE_JSON, Obj, Reader, dumps, extras, restore_extensions, with_extension
+from ._common import WIRE_JSON, Obj, Reader, dumps, extras, note_finer_stop, restore_extensions, with_extension
 from .open_ai_responses import decode_output_item, restore_fields, split_item_fields
 
 PROTOCOL = "open_ai_responses"
@@ -838,6 +838,14 @@ class StreamEncoder:
 
     def _status(self, event: ResponseCompleted) -> Tuple[str, Optional[str]]:
         """The wire status (and incomplete reason) for a canonical stop reason."""
+        noted = len(self.losses.entries)
+        status, reason = self._wire_status(event)
+        if len(self.losses.entries) == noted:  # nothing said about the stop reason yet
+            sent = status if reason is None else f"{status}:{reason}"
+            note_finer_stop(self.losses, "stop_reason", PROTOCOL, event.stop_reason, event.raw_stop_reason, sent)
+        return status, reason
+
+    def _wire_status(self, event: ResponseCompleted) -> Tuple[str, Optional[str]]:
         canonical, raw = event.stop_reason, event.raw_stop_reason
         if raw is not None:
             status, _, reason = raw.partition(":")
