@@ -115,8 +115,25 @@ def test_bytes_after_the_last_chunk_are_not_part_of_the_body() -> None:
     ],
 )
 def test_broken_framing_is_a_chunked_error(wire: bytes, problem: str) -> None:
-    with pytest.raises(ChunkedError, match=problem):
-        ChunkedDecoder().feed(wire)
+    decoder = ChunkedDecoder()
+    try:
+        decoder.feed(wire)
+    except ChunkedError as exc:
+        error = exc
+    else:  # payload came first: it was returned, the error waits
+        assert decoder.error is not None
+        error = decoder.error
+        with pytest.raises(ChunkedError, match=problem):
+            decoder.feed(b"more")
+    assert problem in str(error)
+
+
+def test_payload_before_broken_framing_in_one_read_is_handed_on_first() -> None:
+    decoder = ChunkedDecoder()
+    assert decoder.feed(b"3\r\nabc\r\n2\r\nde\r\nzz\r\n") == b"abcde"
+    assert decoder.error is not None and "invalid chunk size" in str(decoder.error)
+    with pytest.raises(ChunkedError, match="invalid chunk size"):
+        decoder.feed(b"")
 
 
 # --------------------------------------------------------------------------- over sockets

@@ -361,3 +361,87 @@ def test_a_header_that_could_inject_is_never_sent(kind: str, servers: List[RawSe
         transport.send(_post(server, **{"X-A": "v\r\nInjected: 1"}))
     assert all("injected" not in seen.headers for seen in server.seen)
     transport.close()
+
+
+# --------------------------------------------------------------------------- streams
+
+
+def _stream(transport: Any, server: RawServer) -> List[bytes]:
+    response = transport.send(_post(server), stream=True)
+    assert response.status == 200 and response.stream is not None
+    return list(response.stream)
+
+
+SSE = b"data: {}\n\ndata: [DONE]\n\n"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    "reply, connections",
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: %d\r\n\r\n%s" % (len(SSE), SSE), 1),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(SSE), SSE), 1),
+    ],
+    ids=["length", "chunked"],
+)
+def test_a_stream_of_any_framing_is_read_whole_and_keeps_its_connection(
+    kind: str, reply: bytes, connections: int, servers: List[RawServer]
+) -> None:
+    server = _serve(servers, Answer(_split(reply, 5, 40, len(reply) - 7), delay=0.002))
+    transport = _transport(kind)
+    for _ in range(3):
+        assert b"".join(_stream(transport, server)) == SSE
+    assert server.connections == connections
+    transport.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_stream_ended_by_closing_the_connection(kind: str, servers: List[RawServer]) -> None:
+    server = _serve(servers, Answer([b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n", SSE], close=True))
+    transport = _transport(kind)
+    for _ in range(2):
+        assert b"".join(_stream(transport, server)) == SSE
+    assert server.connections == 2
+    transport.close()
+
+
+def test_interim_answers_before_a_stream_are_skipped(servers: List[RawServer]) -> None:
+    early = b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+    reply = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(SSE), SSE)
+    server = _serve(servers, Answer([early, reply]))
+    transport = _transport("urllib3")
+    assert b"".join(_stream(transport, server)) == SSE
+    transport.close()
+
+
+@pytest.mark.parametrize(
+    "tail, words",
+    [
+        (b"%x\r\n%s\r\n10\r\nabc" % (len(SSE), SSE), "closed before the last chunk"),
+        (b"%x\r\n%s\r\nzz\r\n" % (len(SSE), SSE), "malformed chunked body"),
+    ],
+    ids=["cut", "bad-chunk"],
+)
+def test_a_stream_broken_after_some_events_raises_from_the_iterator(
+    tail: bytes, words: str, servers: List[RawServer]
+) -> None:
+    server = _serve(servers, Answer([b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", tail], close=True))
+    transport = _transport("urllib3")
+    response = transport.send(_post(server), stream=True)
+    assert response.stream is not None
+    got = b""
+    with pytest.raises(ConnectionError, match=words) as caught:
+        for piece in response.stream:
+            got += piece
+    assert got.startswith(SSE) and caught.value.retryable
+    transport.close()
+
+
+def test_a_stream_with_a_content_coding_is_refused_clearly(servers: List[RawServer]) -> None:
+    packed = gzip.compress(SSE)
+    reply = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s" % (len(packed), packed)
+    server = _serve(servers, Answer([reply]))
+    transport = _transport("urllib3")
+    with pytest.raises(ConnectionError, match="content coding"):
+        transport.send(_post(server), stream=True)
+    transport.close()

@@ -12,7 +12,7 @@ at once; either way nothing waits for a buffer to fill.
 from __future__ import annotations
 
 import re
-from typing import List
+from typing import List, Optional
 
 #: Bound on one size line (with its extensions) and on one trailer line.
 MAX_LINE_BYTES = 4096
@@ -40,13 +40,16 @@ class ChunkedDecoder:
     before the next request, so a connection that carried them is not reused).
     """
 
-    __slots__ = ("_buf", "_left", "_state", "surplus")
+    __slots__ = ("_buf", "_left", "_state", "error", "surplus")
 
     def __init__(self) -> None:
         self._buf = b""
         self._left = 0  # data bytes of the current chunk still to come
         self._state = _SIZE
         self.surplus = False
+        self.error: Optional[ChunkedError] = None
+        """Broken framing found after payload in the same read: that payload was returned,
+        and this is raised by the next `feed` (callers raise it once they handed it on)."""
 
     @property
     def done(self) -> bool:
@@ -54,12 +57,30 @@ class ChunkedDecoder:
         return self._state == _DONE
 
     def feed(self, data: bytes) -> bytes:
-        """The payload bytes that ``data`` completes (possibly empty)."""
+        """The payload bytes that ``data`` completes (possibly empty).
+
+        Broken framing raises `ChunkedError`, unless payload came before it in ``data``:
+        then that payload is returned first (no event that arrived whole is lost) and the
+        error waits in ``error``.
+        """
+        if self.error is not None:
+            raise self.error
         if self._state == _DONE:
             raise ChunkedError("data after the end of the chunked body")
+        out: List[bytes] = []
+        try:
+            self._decode(data, out)
+        except ChunkedError as exc:
+            if not out:
+                raise
+            self.error = exc
+        if not out:
+            return b""
+        return out[0] if len(out) == 1 else b"".join(out)
+
+    def _decode(self, data: bytes, out: List[bytes]) -> None:
         buf = self._buf + data if self._buf else data
         self._buf = b""
-        out: List[bytes] = []
         state, left = self._state, self._left
         pos, end = 0, len(buf)
         plain = _PLAIN_SIZE_LINE.match
@@ -118,9 +139,6 @@ class ChunkedDecoder:
                     self.surplus = pos < end
                     break
         self._state, self._left = state, left
-        if not out:
-            return b""
-        return out[0] if len(out) == 1 else b"".join(out)
 
     def _hold(self, rest: bytes, state: int) -> None:
         """Keep the start of a line the next read completes, within the line bound."""

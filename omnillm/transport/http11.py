@@ -2,10 +2,10 @@
 
 `format_request` writes a request head; `parse_head` reads a response head; `framing`
 says how its body is delimited and whether the connection can carry another request.
-The transport uses them for a plain call (no stream, no proxy, no cancel token) on a
-connection taken from urllib3's pool, which still opens it, verifies TLS and keeps it:
-``http.client`` parses response headers through the ``email`` package, which is about a
-fifth of a small call's client CPU, and none of its generality is needed here.
+The transport uses them for calls and streams without a proxy, on a connection taken
+from urllib3's pool, which still opens it, verifies TLS and keeps it: ``http.client``
+parses response headers through the ``email`` package, which is about a fifth of a
+small call's client CPU, and none of its generality is needed here.
 
 Whatever these functions do not handle plainly makes `format_request` return None, and
 the transport then sends through ``http.client`` as before (its errors included).

@@ -35,6 +35,7 @@ from .urllib3_transport import (
     _body_pieces,
     _drain,
     _safe_url,
+    _socket_of,
 )
 
 
@@ -236,7 +237,7 @@ def _drainer(response: Any, pieces: Iterator[bytes], state: Dict[str, bool]) -> 
     raw = getattr(response, "raw", None)
     if getattr(raw, "read1", None) is None:
         return None  # a mocked or adapted response: closing it is all there is
-    return lambda: _drain(raw, pieces, state)
+    return lambda: _drain(_socket_of(raw), pieces, state)
 
 
 def _aborter(response: Any) -> Callable[[], None]:

@@ -5,14 +5,19 @@ standard-library only. Connections return to the pool after a call and after a s
 read to its end; a stream closed early (or garbage-collected) drops its socket, since
 the unread rest of the body cannot be skipped cheaply, and frees its pool slot.
 
+Without a proxy, a call or stream takes a connection from urllib3's pool (which opens
+it and verifies TLS) and is written and read by `omnillm.transport.http11` on its
+socket; through a proxy it goes through urllib3's ``urlopen``.
+
 The pool is recreated in a child process after ``os.fork`` (a socket shared by parent
 and child would interleave their traffic).
 
-Cancellation: the pools use connection classes that let the cancel token of a request
-shut its socket down while it waits for the response headers and, after them, until
-its body is read or its stream released (the blocked read returns at once; the
-connection is closed, never reused). A request sent without a token only pays one
-thread-local look-up for this, in the connection's ``getresponse``.
+Cancellation: the cancel token of a request shuts its socket down once it is connected,
+while it waits for the response headers and, after them, until its body is read or its
+stream released (the blocked read returns at once; the connection is closed, never
+reused). Through a proxy the pools' connection classes do the same; a request sent
+there without a token only pays one thread-local look-up for this, in the connection's
+``getresponse``.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from ..errors import CancelledError, ConnectionError, ProviderError, ResponseToo
 from ..http import ByteStream, Headers, TransportRequest, TransportResponse, request_id_of
 from . import Timeout
 from .chunked import ChunkedDecoder, ChunkedError
-from .http11 import MAX_HEAD_BYTES, Framing, HeadError, format_request, framing, parse_head
+from .http11 import MAX_HEAD_BYTES, Framing, HeadError, ResponseHead, format_request, framing, parse_head
 
 if TYPE_CHECKING:  # pragma: no cover
     import urllib3
@@ -191,11 +196,13 @@ class Urllib3Transport:
             headers.setdefault("Content-Type", request.body.content_type)
         url = request.full_url()
         payload = body if body or request.method not in ("GET", "HEAD", "DELETE") else None
-        if not stream and not self.proxy_url:
+        if not self.proxy_url:
             fields = dict(headers.items())
             origin, target = _split_url(url)
             wire = format_request(request.method, target, _authority(origin), fields, payload)
-            if wire is not None or cancel is None:
+            if stream and wire is not None:
+                return self._stream_direct(urllib3, request.method, url, wire, limits, deadline, cancel)
+            if not stream and (wire is not None or cancel is None):
                 return self._call_direct(
                     urllib3, request.method, url, payload, fields, limits, deadline, wire=wire, cancel=cancel
                 )
@@ -233,7 +240,7 @@ class Urllib3Transport:
                     _chunks(pieces, deadline, url, state, self.max_stream_bytes, cancel, response.status),
                     _releaser(response, state, scope),
                     _aborter(response),
-                    lambda: _drain(response, pieces, state),
+                    lambda: _drain(_socket_of(response), pieces, state),
                 ),
                 url=url,
             )
@@ -311,17 +318,7 @@ class Urllib3Transport:
         ``cancel`` token) the connection's own request and response are used.
         """
         origin, target = _split_url(url)
-        if cancel is not None and cancel.cancelled:
-            raise CancelledError(f"the request to {_safe_url(url)} was cancelled before it was sent")
-        pool = self._origins.get(origin) or self._origin_pool(origin)
-        try:
-            try:
-                conn = pool._get_conn()
-            except urllib3.exceptions.ClosedPoolError:  # the manager closed it: take a fresh one
-                pool = self._origin_pool(origin, stale=pool)
-                conn = pool._get_conn()
-        except Exception as exc:
-            raise _network_error(exc, url) from None
+        pool, conn = self._take_conn(urllib3, origin, url, cancel)
         if wire is not None:
             return self._exchange(urllib3, pool, conn, wire, method, limits, deadline, url, cancel)
         response = None
@@ -363,6 +360,20 @@ class Urllib3Transport:
         pool._put_conn(conn)
         return TransportResponse(response.status, out_headers, data, url=url)
 
+    def _take_conn(self, urllib3: Any, origin: str, url: str, cancel: Optional[CancelToken]) -> Tuple[Any, Any]:
+        """The origin's pool and a connection from it (a pool the manager closed is replaced once)."""
+        if cancel is not None and cancel.cancelled:
+            raise CancelledError(f"the request to {_safe_url(url)} was cancelled before it was sent")
+        pool = self._origins.get(origin) or self._origin_pool(origin)
+        try:
+            try:
+                return pool, pool._get_conn()
+            except urllib3.exceptions.ClosedPoolError:  # the manager closed it: take a fresh one
+                pool = self._origin_pool(origin, stale=pool)
+                return pool, pool._get_conn()
+        except Exception as exc:
+            raise _network_error(exc, url) from None
+
     def _exchange(
         self,
         urllib3: Any,
@@ -389,29 +400,7 @@ class Urllib3Transport:
         reusable = False
         scope = _CancelScope(cancel) if cancel is not None else None
         try:
-            if scope is not None:
-                scope.register()
-            conn.timeout = limits.connect
-            pool._validate_conn(conn)  # HTTPS: connect and verify now, under the connect timeout
-            if conn.sock is None:
-                conn.connect()
-            if scope is not None:
-                scope.attach(conn)  # a cancel that came during the connect shuts it now
-            sock = conn.sock
-            sock.settimeout(_read_timeout(limits, deadline))
-            try:
-                sock.sendall(wire)
-            except OSError as sent:
-                # A server may answer and close before reading the whole request (a 413, a
-                # 401): its answer is still readable.
-                if not isinstance(sent, BrokenPipeError) and sent.errno not in (errno.EPROTOTYPE, errno.ECONNRESET):
-                    raise
-            reader = _SocketReader(sock, deadline, url)
-            head = parse_head(reader.head())
-            while 100 <= head.status < 200 and head.status != 101:  # interim answers (103 Early Hints)
-                head = parse_head(reader.head())
-            if head.status == 101:
-                raise HeadError("the server switched protocols")
+            reader, head = _begin(pool, conn, wire, limits, deadline, url, scope)
             frame = framing(head, method)
             headers = Headers(head.headers)
             try:
@@ -426,15 +415,7 @@ class Urllib3Transport:
                 raise error from None
             reusable = frame.reusable and reader.clean
         except BaseException as exc:
-            conn.close()
-            pool._put_conn(None)  # the slot goes back; the broken connection does not
-            if scope is not None and scope.finish():
-                raise CancelledError(f"the request to {_safe_url(url)} was cancelled") from None
-            if isinstance(exc, ProviderError):
-                raise
-            if isinstance(exc, Exception):
-                raise _network_error(exc, url) from None
-            raise
+            raise _discard(pool, conn, scope, exc, url) from None
         if scope is not None and scope.finish():
             reusable = False  # the socket may have been shut: never back to the pool
         if reusable:
@@ -443,6 +424,111 @@ class Urllib3Transport:
             conn.close()
             pool._put_conn(None)
         return TransportResponse(head.status, headers, data, url=url)
+
+    def _stream_direct(
+        self,
+        urllib3: Any,
+        method: str,
+        url: str,
+        wire: bytes,
+        limits: Timeout,
+        deadline: Optional[float],
+        cancel: Optional[CancelToken],
+    ) -> TransportResponse:
+        """A stream on a pooled connection, read by `omnillm.transport.http11` (see `_exchange`).
+
+        The head is read here; the body comes as a `ByteStream` of pieces as they arrive
+        (a chunked body unframed in reads of up to 64 KiB). Releasing the stream puts the
+        connection back only when the body ended and the connection may carry another
+        request; ``abort`` (a close from another thread while one reads) shuts the socket,
+        never once the connection was released. A ``cancel`` token shuts it as well.
+        """
+        origin, _ = _split_url(url)
+        pool, conn = self._take_conn(urllib3, origin, url, cancel)
+        scope = _CancelScope(cancel) if cancel is not None else None
+        try:
+            reader, head = _begin(pool, conn, wire, limits, deadline, url, scope)
+            frame = framing(head, method)
+            coding = next((v for v in head.values("content-encoding") if v.strip().lower() != "identity"), None)
+            if coding is not None:
+                raise HeadError(f"a content coding ({coding!r}) on a stream, which asked for identity")
+        except BaseException as exc:
+            raise _discard(pool, conn, scope, exc, url) from None
+        state = {"eof": False}
+        pieces = reader.pieces(frame)
+        sock = conn.sock
+        guard = threading.Lock()
+        released = [False]
+
+        def release() -> None:
+            with guard:
+                released[0] = True
+            fired = scope is not None and scope.finish()
+            if fired or not state["eof"] or not frame.reusable or not reader.clean:
+                conn.close()
+                pool._put_conn(None)
+            else:
+                pool._put_conn(conn)
+
+        def abort() -> None:
+            with guard:
+                if not released[0]:
+                    _shutdown(sock)
+
+        body = ByteStream(
+            _chunks(pieces, deadline, url, state, self.max_stream_bytes, cancel, head.status),
+            release,
+            abort,
+            lambda: _drain(sock, pieces, state),
+        )
+        return TransportResponse(head.status, Headers(head.headers), b"", body, url=url)
+
+
+def _begin(
+    pool: Any,
+    conn: Any,
+    wire: bytes,
+    limits: Timeout,
+    deadline: Optional[float],
+    url: str,
+    scope: Optional[_CancelScope],
+) -> Tuple[_SocketReader, ResponseHead]:
+    """Connect ``conn`` (TLS verified) under the connect timeout, send ``wire``, read the final head."""
+    if scope is not None:
+        scope.register()
+    conn.timeout = limits.connect
+    pool._validate_conn(conn)  # HTTPS: connect and verify now, under the connect timeout
+    if conn.sock is None:
+        conn.connect()
+    if scope is not None:
+        scope.attach(conn)  # a cancel that came during the connect shuts it now
+    sock = conn.sock
+    sock.settimeout(_read_timeout(limits, deadline))
+    try:
+        sock.sendall(wire)
+    except OSError as sent:
+        # A server may answer and close before reading the whole request (a 413, a 401):
+        # its answer is still readable.
+        if not isinstance(sent, BrokenPipeError) and sent.errno not in (errno.EPROTOTYPE, errno.ECONNRESET):
+            raise
+    reader = _SocketReader(sock, deadline, url)
+    head = parse_head(reader.head())
+    while 100 <= head.status < 200 and head.status != 101:  # interim answers (103 Early Hints)
+        head = parse_head(reader.head())
+    if head.status == 101:
+        raise HeadError("the server switched protocols")
+    return reader, head
+
+
+def _discard(pool: Any, conn: Any, scope: Optional[_CancelScope], exc: BaseException, url: str) -> BaseException:
+    """Close a connection a request failed on (its pool slot goes back); the error to raise."""
+    conn.close()
+    pool._put_conn(None)
+    if scope is not None and scope.finish():
+        return CancelledError(f"the request to {_safe_url(url)} was cancelled")
+    if isinstance(exc, ProviderError) or not isinstance(exc, Exception):
+        return exc
+    return _network_error(exc, url)
 
 
 class _SocketReader:
@@ -512,6 +598,8 @@ class _SocketReader:
                     if size > limit:
                         raise self._too_large(limit, status)
                     pieces.append(piece)
+                    if decoder.error is not None:
+                        raise decoder.error
                     if decoder.done:
                         self.clean = not decoder.surplus
                         return b"".join(pieces)
@@ -528,6 +616,52 @@ class _SocketReader:
             if size > limit:
                 raise self._too_large(limit, status)
             parts.append(data)
+
+    def pieces(self, frame: Framing) -> Iterator[bytes]:
+        """The body as ``frame`` delimits it, a piece per read as it arrives (no bound: the caller's)."""
+        buf, self._buf = self._buf, b""
+        if frame.kind == "none":
+            self.clean = not buf
+            return
+        if frame.kind == "chunked":
+            decoder = ChunkedDecoder()
+            data = buf
+            while True:
+                if data:
+                    piece = decoder.feed(data)
+                    if piece:
+                        yield piece
+                    if decoder.error is not None:
+                        raise decoder.error
+                    if decoder.done:
+                        self.clean = not decoder.surplus
+                        return
+                data = self._recv()
+                if not data:
+                    raise ChunkedError("the connection closed before the last chunk of the body")
+        if frame.kind == "length":
+            left = frame.length
+            data = buf
+            while True:
+                if data:
+                    if len(data) > left:
+                        self.clean = False
+                        data = data[:left]
+                    left -= len(data)
+                    yield data
+                if not left:
+                    return
+                data = self._recv()
+                if not data:
+                    raise self._cut()
+        data = buf  # "close": whatever comes until the server closes
+        while True:
+            if data:
+                yield data
+            data = self._recv()
+            if not data:
+                self.clean = False
+                return
 
     def _cut(self) -> ProviderError:
         where = _safe_url(self._url)
@@ -627,6 +761,8 @@ def _dechunked(response: Any, raw: Any, fp: Any) -> Iterator[bytes]:
         piece = decoder.feed(data)
         if piece:
             yield piece
+        if decoder.error is not None:
+            raise decoder.error
     raw.close()
     response.release_conn()
 
@@ -690,15 +826,20 @@ def _chunks(
         state["eof"] = True
     except GeneratorExit:
         raise
-    except (TimeoutError, ResponseTooLargeError):
-        raise
     except Exception as exc:
         if cancel is not None and cancel.cancelled:
             raise CancelledError(f"the stream from {_safe_url(url)} was cancelled") from None
+        if isinstance(exc, ProviderError):  # already one of ours (a deadline, a bound, a cut)
+            raise
         raise _network_error(exc, url) from None
 
 
-def _drain(response: Any, pieces: Iterator[bytes], state: Dict[str, bool]) -> bool:
+def _socket_of(response: Any) -> Any:
+    """The socket under a urllib3 response, if it still has one."""
+    return getattr(getattr(response, "connection", None), "sock", None)
+
+
+def _drain(sock: Any, pieces: Iterator[bytes], state: Dict[str, bool]) -> bool:
     """Read what is left of a finished body from ``pieces`` within the drain bounds; True when it ended.
 
     ``pieces`` is the iterator the stream was read from (a chunked body keeps its place
@@ -707,7 +848,6 @@ def _drain(response: Any, pieces: Iterator[bytes], state: Dict[str, bool]) -> bo
     """
     if state["eof"]:
         return True
-    sock = getattr(getattr(response, "connection", None), "sock", None)
     previous = sock.gettimeout() if sock is not None else None
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
     left = DRAIN_MAX_BYTES
