@@ -305,17 +305,21 @@ class StreamDecoder:
 
     def feed(self, event: SSEEvent) -> List[StreamEvent]:
         """Decode one SSE event; raises `DecodeError` on bad JSON or a bad shape."""
-        path = f"event[{self._count}]"
-        self._count += 1
+        count = self._count
+        self._count = count + 1
         data = event.data.strip()
         if self._failed or self._finished or not data or data == "[DONE]":
             return []  # [DONE]: tolerated from OpenAI-compatible proxies
         try:
             raw = WIRE_JSON.decode(data)
         except RecursionError:
-            raise DecodeError(PROTOCOL, path, "invalid JSON: nested too deeply to parse") from None
+            raise DecodeError(PROTOCOL, f"event[{count}]", "invalid JSON: nested too deeply to parse") from None
         except ValueError as exc:
-            raise DecodeError(PROTOCOL, path, f"invalid JSON: {exc}") from None
+            raise DecodeError(PROTOCOL, f"event[{count}]", f"invalid JSON: {exc}") from None
+        fast = self._text_only(raw, count)
+        if fast is not None:
+            return fast
+        path = f"event[{count}]"
         chunk = _R.obj(raw, path)
         if chunk.get("error") is not None:
             self._failed = self.terminated = True
@@ -341,6 +345,59 @@ class StreamDecoder:
             block = _R.opt_str(feedback, "blockReason", join(path, "promptFeedback"))
             if block is not None:
                 self._blocked = block
+        return out
+
+    def _text_only(self, chunk: Any, count: int) -> Optional[List[StreamEvent]]:
+        """The events of a chunk that is one more plain text part of the open message.
+
+        Most chunks of a stream are that: one candidate whose content holds one part with
+        only ``text``, no finish reason, and the running usage (a `UsageUpdate` first when
+        it changed, as the general path emits it). This checks their types directly and
+        folds them as `_content` would; anything else returns None and takes the general
+        path, which decodes it or names what is wrong with it. ``count`` is the event's
+        position, for the path of a usage error.
+        """
+        item = self._open
+        if item is None or item.kind != "message" or self._call is not None or type(chunk) is not dict:
+            return None
+        if chunk.get("error") is not None or chunk.get("promptFeedback") is not None:
+            return None
+        usage = chunk.get("usageMetadata")
+        if usage is not None and type(usage) is not dict:
+            return None
+        candidates = chunk.get("candidates")
+        if type(candidates) is not list or len(candidates) != 1:
+            return None
+        candidate = candidates[0]
+        if type(candidate) is not dict or candidate.get("finishReason") is not None:
+            return None
+        position = candidate.get("index")
+        content = candidate.get("content")
+        if (position is not None and (type(position) is not int or position != 0)) or type(content) is not dict:
+            return None
+        if content.get("role") not in (None, "model") or not _CONTENT_KEYS.issuperset(content):
+            return None
+        parts = content.get("parts")
+        if type(parts) is not list or len(parts) != 1:
+            return None
+        part = parts[0]
+        if type(part) is not dict or len(part) != 1:
+            return None
+        text = part.get("text")
+        if type(text) is not str or not text:
+            return None
+        out: List[StreamEvent] = []
+        if usage is not None and usage != self._usage_fields:
+            # Decoded (and any error raised) exactly as the general path would, before the text.
+            self._usage = _decode_usage(usage, f"event[{count}].usageMetadata")
+            self._usage_fields = usage
+            out.append(UsageUpdate(self._usage))
+        if self._lean:
+            item.run_open = True
+            item.run_size += len(text)
+        else:
+            item.run.append(text)
+        out.append(TextDelta(item.index, text))
         return out
 
     def finish(self) -> List[StreamEvent]:
