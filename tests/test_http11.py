@@ -17,7 +17,7 @@ import requests
 from raw_server import Answer, RawServer
 
 from omnillm import ConnectionError, OmniLLMError, ProviderError, ResponseTooLargeError
-from omnillm.http import Json, TransportRequest
+from omnillm.http import Bytes, Json, TransportRequest
 from omnillm.transport import Timeout
 from omnillm.transport.http11 import MAX_HEADERS, HeadError, format_request, framing, parse_head
 from omnillm.transport.requests_transport import RequestsTransport
@@ -444,4 +444,20 @@ def test_a_stream_with_a_content_coding_is_refused_clearly(servers: List[RawServ
     transport = _transport("urllib3")
     with pytest.raises(ConnectionError, match="content coding"):
         transport.send(_post(server), stream=True)
+    transport.close()
+
+
+def test_a_large_body_goes_out_after_the_head_without_being_joined(servers: List[RawServer]) -> None:
+    from omnillm.transport.http11 import JOIN_BODY_BYTES
+
+    small = format_request("POST", "/", "h", {}, b"x" * JOIN_BODY_BYTES)
+    large = format_request("POST", "/", "h", {}, b"x" * (JOIN_BODY_BYTES + 1))
+    assert small is not None and small.endswith(b"x" * JOIN_BODY_BYTES)
+    assert large is not None and large.endswith(b"\r\n\r\n") and b"Content-Length: 65537" in large
+    server = _serve(servers, Answer([_ok()]))
+    transport = _transport("urllib3")
+    body = bytes(range(256)) * 4096  # 1 MiB
+    sent = TransportRequest("POST", f"{server.url}/upload", body=Bytes(body, "application/octet-stream"))
+    assert transport.send(sent).body == BODY
+    assert server.seen[0].body == body
     transport.close()

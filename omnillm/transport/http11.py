@@ -21,6 +21,8 @@ from typing import List, Mapping, Optional, Tuple
 MAX_HEAD_BYTES = 256 * 1024
 #: Bound on the number of header lines (http.client's bound as well).
 MAX_HEADERS = 100
+#: A request body up to this size goes out in the same write as the head.
+JOIN_BODY_BYTES = 64 * 1024
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _TARGET_SAFE = re.compile(r"[^\x00-\x20\x7f]+")
@@ -35,7 +37,11 @@ class HeadError(ValueError):
 def format_request(
     method: str, target: str, host: str, headers: Mapping[str, str], body: Optional[bytes]
 ) -> Optional[bytes]:
-    """The request head (and body, when given), or None when anything needs ``http.client``'s handling.
+    """The request to write: the head, and a small body joined to it; None when ``http.client`` must write it.
+
+    A body up to `JOIN_BODY_BYTES` is joined to the head so that one write sends both; a
+    larger one (an audio upload) is left out, for the caller to send after the head
+    without a copy of it.
 
     ``host`` is the ``Host`` header value (the URL's authority). ``Content-Length`` is
     added for a body (and as 0 for a POST, PUT or PATCH without one), ``Accept-Encoding:
@@ -66,7 +72,7 @@ def format_request(
         head = "\r\n".join(lines).encode("latin-1")
     except UnicodeEncodeError:
         return None
-    return head + body if body else head
+    return head + body if body and len(body) <= JOIN_BODY_BYTES else head
 
 
 @dataclass

@@ -38,7 +38,16 @@ from ..errors import CancelledError, ConnectionError, ProviderError, ResponseToo
 from ..http import ByteStream, Headers, TransportRequest, TransportResponse, request_id_of
 from . import Timeout
 from .chunked import ChunkedDecoder, ChunkedError
-from .http11 import MAX_HEAD_BYTES, Framing, HeadError, ResponseHead, format_request, framing, parse_head
+from .http11 import (
+    JOIN_BODY_BYTES,
+    MAX_HEAD_BYTES,
+    Framing,
+    HeadError,
+    ResponseHead,
+    format_request,
+    framing,
+    parse_head,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import urllib3
@@ -199,7 +208,10 @@ class Urllib3Transport:
         if not self.proxy_url:
             fields = dict(headers.items())
             origin, target = _split_url(url)
-            wire = format_request(request.method, target, _authority(origin), fields, payload)
+            head = format_request(request.method, target, _authority(origin), fields, payload)
+            # The head (with a small body joined), and a large body to send after it uncopied.
+            rest = payload if payload and len(payload) > JOIN_BODY_BYTES else b""
+            wire = None if head is None else (head, rest)
             if stream and wire is not None:
                 return self._stream_direct(urllib3, request.method, url, wire, limits, deadline, cancel)
             if not stream and (wire is not None or cancel is None):
@@ -299,7 +311,7 @@ class Urllib3Transport:
         limits: Timeout,
         deadline: Optional[float],
         *,
-        wire: Optional[bytes],
+        wire: Optional[Tuple[bytes, bytes]],
         cancel: Optional[CancelToken],
     ) -> TransportResponse:
         """A whole call on a connection taken from the origin's pool, without ``urlopen``.
@@ -379,7 +391,7 @@ class Urllib3Transport:
         urllib3: Any,
         pool: Any,
         conn: Any,
-        wire: bytes,
+        wire: Tuple[bytes, bytes],
         method: str,
         limits: Timeout,
         deadline: Optional[float],
@@ -430,7 +442,7 @@ class Urllib3Transport:
         urllib3: Any,
         method: str,
         url: str,
-        wire: bytes,
+        wire: Tuple[bytes, bytes],
         limits: Timeout,
         deadline: Optional[float],
         cancel: Optional[CancelToken],
@@ -487,7 +499,7 @@ class Urllib3Transport:
 def _begin(
     pool: Any,
     conn: Any,
-    wire: bytes,
+    wire: Tuple[bytes, bytes],
     limits: Timeout,
     deadline: Optional[float],
     url: str,
@@ -505,7 +517,9 @@ def _begin(
     sock = conn.sock
     sock.settimeout(_read_timeout(limits, deadline))
     try:
-        sock.sendall(wire)
+        for data in wire:
+            if data:
+                sock.sendall(data)
     except OSError as sent:
         # A server may answer and close before reading the whole request (a 413, a 401):
         # its answer is still readable.
