@@ -401,8 +401,9 @@ class Urllib3Transport:
         """One request and its whole answer on ``conn``, read by `omnillm.transport.http11`.
 
         The pool's connection still connects (TLS verified) under the connect timeout;
-        then ``wire`` goes out in one write and the answer is read straight off the
-        socket under the read timeout and the overall deadline. The connection goes
+        then ``wire`` goes out (the head and a body up to 64 KiB in one write) and the
+        answer is read straight off the socket under the read timeout and the overall
+        deadline. The connection goes
         back to the pool only when its body was read whole and it may carry another
         request; on any failure it is closed and its slot returned. A ``cancel`` token
         shuts the socket down (once connected), so a blocked read returns at once and
