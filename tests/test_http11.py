@@ -461,3 +461,14 @@ def test_a_large_body_goes_out_after_the_head_without_being_joined(servers: List
     assert transport.send(sent).body == BODY
     assert server.seen[0].body == body
     transport.close()
+
+
+def test_a_stream_that_asked_for_gzip_is_decoded(servers: List[RawServer]) -> None:
+    packed = gzip.compress(SSE)
+    reply = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s" % (len(packed), packed)
+    server = _serve(servers, Answer([reply]))
+    transport = _transport("urllib3")
+    response = transport.send(_post(server, **{"Accept-Encoding": "gzip"}), stream=True)
+    assert response.stream is not None and b"".join(response.stream) == SSE
+    assert server.seen[0].headers["accept-encoding"] == "gzip"
+    transport.close()

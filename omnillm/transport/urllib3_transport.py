@@ -212,7 +212,9 @@ class Urllib3Transport:
             # The head (with a small body joined), and a large body to send after it uncopied.
             rest = payload if payload and len(payload) > JOIN_BODY_BYTES else b""
             wire = None if head is None else (head, rest)
-            if stream and wire is not None:
+            # A stream whose caller chose an encoding goes through urllib3, which decodes any.
+            plain = "accept-encoding" not in (name.lower() for name in fields)
+            if stream and wire is not None and plain:
                 return self._stream_direct(urllib3, request.method, url, wire, limits, deadline, cancel)
             if not stream and (wire is not None or cancel is None):
                 return self._call_direct(
@@ -464,7 +466,7 @@ class Urllib3Transport:
             frame = framing(head, method)
             coding = next((v for v in head.values("content-encoding") if v.strip().lower() != "identity"), None)
             if coding is not None:
-                raise HeadError(f"a content coding ({coding!r}) on a stream, which asked for identity")
+                raise HeadError(f"a content coding ({coding!r}) on a stream sent with Accept-Encoding: identity")
         except BaseException as exc:
             raise _discard(pool, conn, scope, exc, url) from None
         state = {"eof": False}
