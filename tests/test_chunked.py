@@ -218,3 +218,11 @@ def test_a_broken_chunked_body_is_a_retryable_connection_error(
     if kind == "urllib3":
         assert why in str(caught.value)
     client.close()
+
+
+def test_an_error_is_sticky() -> None:
+    decoder = ChunkedDecoder()
+    with pytest.raises(ChunkedError, match="invalid chunk size"):
+        decoder.feed(b"zz\r\n")
+    with pytest.raises(ChunkedError, match="invalid chunk size"):
+        decoder.feed(b"3\r\nabc\r\n0\r\n\r\n")  # what follows a broken body is not decoded

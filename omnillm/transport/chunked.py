@@ -48,8 +48,9 @@ class ChunkedDecoder:
         self._state = _SIZE
         self.surplus = False
         self.error: Optional[ChunkedError] = None
-        """Broken framing found after payload in the same read: that payload was returned,
-        and this is raised by the next `feed` (callers raise it once they handed it on)."""
+        """The framing error found, if any; every later `feed` raises it. When payload came
+        before it in the same read, that payload was returned and callers raise this once
+        they handed it on."""
 
     @property
     def done(self) -> bool:
@@ -71,9 +72,9 @@ class ChunkedDecoder:
         try:
             self._decode(data, out)
         except ChunkedError as exc:
+            self.error = exc  # the decoder is unusable from here on: every later feed raises it
             if not out:
                 raise
-            self.error = exc
         if not out:
             return b""
         return out[0] if len(out) == 1 else b"".join(out)
@@ -101,8 +102,8 @@ class ChunkedDecoder:
                     break
                 size_line = _SIZE_LINE.match(buf, pos)
                 if size_line is None:
-                    if buf.find(b"\n", pos) >= 0:
-                        nl = buf.find(b"\n", pos)
+                    nl = buf.find(b"\n", pos)
+                    if nl >= 0:
                         raise ChunkedError(f"invalid chunk size line {buf[pos:nl][:40]!r}")
                     self._hold(buf[pos:], state)
                     break
