@@ -398,6 +398,22 @@ def entry_point(protocol: str, *, decoding: bool) -> Callable[[_Entry], _Entry]:
     return wrap
 
 
+# --------------------------------------------------------------------------- stream fast paths
+
+
+def sole_object(value: Any) -> Optional[Obj]:
+    """The one JSON object of a one-element array, else None (the decoders' fast paths)."""
+    if type(value) is list and len(value) == 1 and type(value[0]) is dict:
+        first: Obj = value[0]
+        return first
+    return None
+
+
+def first_or_absent(position: Any) -> bool:
+    """True for an absent index or the integer 0 (not 0.0, not False): the fast paths' choice 0."""
+    return position is None or (type(position) is int and position == 0)
+
+
 # --------------------------------------------------------------------------- stop reasons
 
 #: For each canonical stop reason, the provider values that say that and nothing more:

@@ -110,9 +110,11 @@ from ._common import (
     dump_arguments,
     dumps,
     extras,
+    first_or_absent,
     index,
     join,
     restore_extensions,
+    sole_object,
     with_extension,
 )
 
@@ -365,23 +367,20 @@ class StreamDecoder:
         usage = chunk.get("usageMetadata")
         if usage is not None and type(usage) is not dict:
             return None
-        candidates = chunk.get("candidates")
-        if type(candidates) is not list or len(candidates) != 1:
+        candidate = sole_object(chunk.get("candidates"))
+        if (
+            candidate is None
+            or candidate.get("finishReason") is not None
+            or not first_or_absent(candidate.get("index"))
+        ):
             return None
-        candidate = candidates[0]
-        if type(candidate) is not dict or candidate.get("finishReason") is not None:
-            return None
-        position = candidate.get("index")
         content = candidate.get("content")
-        if (position is not None and (type(position) is not int or position != 0)) or type(content) is not dict:
+        if type(content) is not dict:
             return None
         if content.get("role") not in (None, "model") or not _CONTENT_KEYS.issuperset(content):
             return None
-        parts = content.get("parts")
-        if type(parts) is not list or len(parts) != 1:
-            return None
-        part = parts[0]
-        if type(part) is not dict or len(part) != 1:
+        part = sole_object(content.get("parts"))
+        if part is None or len(part) != 1:
             return None
         text = part.get("text")
         if type(text) is not str or not text:

@@ -91,7 +91,18 @@ from ..stream import (
     ToolCallStarted,
     UsageUpdate,
 )
-from ._common import WIRE_JSON, Obj, Reader, dumps, index, join, restore_extensions, with_extension
+from ._common import (
+    WIRE_JSON,
+    Obj,
+    Reader,
+    dumps,
+    first_or_absent,
+    index,
+    join,
+    restore_extensions,
+    sole_object,
+    with_extension,
+)
 from .open_ai_chat_completions import _decode_usage, _encode_usage, _finish_reason, _stop_reason
 
 PROTOCOL = "open_ai_chat_completions"
@@ -210,14 +221,8 @@ class StreamDecoder:
         message = self._message
         if message is None or type(chunk) is not dict or chunk.get("usage") is not None or chunk.get("error"):
             return None
-        choices = chunk.get("choices")
-        if type(choices) is not list or len(choices) != 1:
-            return None
-        choice = choices[0]
-        if type(choice) is not dict or choice.get("finish_reason") is not None:
-            return None
-        position = choice.get("index")
-        if position is not None and (type(position) is not int or position != 0):
+        choice = sole_object(chunk.get("choices"))
+        if choice is None or choice.get("finish_reason") is not None or not first_or_absent(choice.get("index")):
             return None
         delta = choice.get("delta")
         if type(delta) is not dict:
