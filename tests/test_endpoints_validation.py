@@ -448,3 +448,18 @@ def test_a_class_or_a_family_is_no_request_to_emit() -> None:
         emit_transport_request(RerankRequest, RRK)  # type: ignore[arg-type]
     with pytest.raises(WireFormatError, match="got EndpointFamily"):
         emit_transport_request(EndpointFamily.RERANK, RRK)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "fmt, body",
+    [
+        ("open_ai_embeddings", {"model": "", "input": "x"}),
+        ("open_ai_audio_speech", {"model": "", "input": "hi", "voice": "alloy"}),
+    ],
+)
+def test_an_empty_model_is_refused_on_the_way_in_as_on_the_way_out(fmt: str, body: Dict[str, Any]) -> None:
+    # Found by test_mutated_corpus_bodies_only_raise_omnillm_errors: the decoder took "", the encoder refused it.
+    from omnillm.protocols import endpoint_codec
+
+    with pytest.raises(DecodeError, match=f"{fmt}: model: a model is required"):
+        endpoint_codec(fmt).decode_request(body)

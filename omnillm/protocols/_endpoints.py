@@ -45,6 +45,14 @@ def restore(out: Obj, extensions: Extensions, protocol: str, losses: LossLog, pa
             losses.add("L-EXTENSION", path, f"{proto} field(s) {', '.join(names)} have no equivalent in {protocol}")
 
 
+def read_model(r: Reader, d: Obj) -> str:
+    """The required, non-empty ``model`` of a request body (what `require_model` asks on the way out)."""
+    model = r.req_str(d, "model", "")
+    if not model:
+        raise r.fail("model", "a model is required")
+    return model
+
+
 def require_model(model: str, protocol: str) -> str:
     """``model`` itself; raise `EncodeError` when it is not a string or empty and the format needs one."""
     if not isinstance(model, str):

@@ -21,7 +21,7 @@ from ..api import AudioSpeechRequest, AudioSpeechResponse
 from ..errors import DecodeError
 from ..report import LossLog
 from ._common import Obj, Reader, describe, with_extension
-from ._endpoints import Check, require_model, restore, unknown
+from ._endpoints import Check, read_model, require_model, restore, unknown
 
 PROTOCOL = "open_ai_audio_speech"
 
@@ -77,7 +77,7 @@ def decode_request(raw: Dict[str, Any]) -> AudioSpeechRequest:
     """A speech request body as an `AudioSpeechRequest`."""
     r = _R.obj(raw, "")
     request = AudioSpeechRequest(
-        model=_R.req_str(r, "model", ""),
+        model=read_model(_R, r),
         input=_R.req_str(r, "input", ""),
         voice=_decode_voice(r),
         instructions=_R.opt_str(r, "instructions", ""),

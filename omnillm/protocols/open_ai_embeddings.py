@@ -39,7 +39,7 @@ from ..errors import EncodeError, OmniLLMError
 from ..model import OpaquePart
 from ..report import LossLog
 from ._common import Obj, Reader, describe, index, join, with_extension
-from ._endpoints import Check, input_list, own, require_model, restore, unknown
+from ._endpoints import Check, input_list, own, read_model, require_model, restore, unknown
 
 PROTOCOL = "open_ai_embeddings"
 
@@ -105,7 +105,7 @@ def _decode_input(value: Any) -> Tuple[List[EmbeddingInput], bool]:
 def decode_request(raw: Dict[str, Any]) -> EmbeddingRequest:
     """An embeddings request body as an `EmbeddingRequest`."""
     r = _R.obj(raw, "")
-    model = _R.req_str(r, "model", "")
+    model = read_model(_R, r)
     inputs, batch = _decode_input(_R.req(r, "input", ""))
     encoding = _R.opt_str(r, "encoding_format", "")
     if encoding is not None and encoding not in _ENCODINGS:
