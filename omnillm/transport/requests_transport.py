@@ -33,6 +33,7 @@ from .urllib3_transport import (
     USER_AGENT,
     CancelToken,
     _body_pieces,
+    _chunks,
     _drain,
     _safe_url,
     _socket_of,
@@ -117,7 +118,16 @@ class RequestsTransport:
             if cancel is not None:
                 release = _unregistering(cancel.on_cancel(_quiet(_aborter(response))), release)
             chunks = ByteStream(
-                _chunks(pieces, deadline, url, state, self.max_stream_bytes, cancel, response.status_code),
+                _chunks(
+                    pieces,
+                    deadline,
+                    url,
+                    state,
+                    self.max_stream_bytes,
+                    cancel,
+                    response.status_code,
+                    network_error=_network_error,
+                ),
                 release,
                 _aborter(response),
                 _drainer(response, pieces, state),
@@ -170,37 +180,6 @@ def _pieces(response: Any) -> Iterator[bytes]:
 def _check_deadline(deadline: Optional[float], url: str) -> None:
     if deadline is not None and time.monotonic() > deadline:
         raise TimeoutError(f"overall deadline passed while reading {_safe_url(url)}", retryable=True)
-
-
-def _chunks(
-    pieces: Iterator[bytes],
-    deadline: Optional[float],
-    url: str,
-    state: Dict[str, bool],
-    limit: int,
-    cancel: Optional[CancelToken],
-    status: int,
-) -> Iterator[bytes]:
-    size = 0
-    try:
-        for piece in pieces:
-            if piece:
-                size += len(piece)
-                if size > limit:
-                    raise ResponseTooLargeError(
-                        f"streamed body from {_safe_url(url)} passed the maximum of {limit} bytes", status=status
-                    )
-                yield piece
-                _check_deadline(deadline, url)
-        state["eof"] = True
-    except GeneratorExit:
-        raise
-    except (TimeoutError, ResponseTooLargeError):
-        raise
-    except Exception as exc:
-        if cancel is not None and cancel.cancelled:
-            raise CancelledError(f"the stream from {_safe_url(url)} was cancelled") from None
-        raise _network_error(exc, url) from None
 
 
 def _quiet(abort: Callable[[], None]) -> Callable[[], None]:

@@ -828,10 +828,19 @@ def _chunks(
     limit: int,
     cancel: Optional[CancelToken],
     status: int,
+    network_error: Optional[Callable[[BaseException, str], Exception]] = None,
 ) -> Iterator[bytes]:
+    """A stream's pieces within ``limit`` bytes and the deadline; ``state["eof"]`` once they ended.
+
+    Failures become omnillm errors: a cancel that fired is `CancelledError`, our own
+    errors pass as they are, anything else goes through ``network_error`` (each
+    transport maps its library's exceptions; urllib3's by default). Empty pieces are skipped.
+    """
     size = 0
     try:
         for piece in pieces:
+            if not piece:
+                continue
             size += len(piece)
             if size > limit:
                 raise ResponseTooLargeError(
@@ -848,7 +857,7 @@ def _chunks(
             raise CancelledError(f"the stream from {_safe_url(url)} was cancelled") from None
         if isinstance(exc, ProviderError):  # already one of ours (a deadline, a bound, a cut)
             raise
-        raise _network_error(exc, url) from None
+        raise (network_error or _network_error)(exc, url) from None
 
 
 def _socket_of(response: Any) -> Any:
