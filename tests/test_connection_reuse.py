@@ -9,6 +9,7 @@ from typing import Any, Iterator, List
 
 import pytest
 import requests
+from raw_server import RawServer
 
 from omnillm import LlmRequest, Message
 from omnillm.client import Client
@@ -91,7 +92,7 @@ def test_gateway_streams_reuse_one_connection(mock: MockProvider) -> None:
         assert mock.connections_opened - before == 1
 
 
-class _StallingServer:
+class _StallingServer(RawServer):
     """Sends a complete SSE stream but holds back the chunked terminator until the client leaves.
 
     ``client_left_first`` says the client closed its socket while the server still held
@@ -100,22 +101,9 @@ class _StallingServer:
 
     def __init__(self, hold_s: float = 20.0) -> None:
         self.hold_s = hold_s
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.connections = 0
         self.client_left_first: List[bool] = []
         self.judged = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                sock, _ = self.listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
+        super().__init__([])
 
     def _serve(self, sock: socket.socket) -> None:
         with sock:
@@ -147,9 +135,6 @@ class _StallingServer:
             self.judged.set()
             if not left:
                 sock.sendall(b"0\r\n\r\n")
-
-    def close(self) -> None:
-        self.listener.close()
 
 
 def _headers(head: bytes) -> Iterator[Any]:

@@ -401,6 +401,14 @@ def entry_point(protocol: str, *, decoding: bool) -> Callable[[_Entry], _Entry]:
 # --------------------------------------------------------------------------- stream fast paths
 
 
+def keep_fragment(parts: List[str], fragment: str, lean: bool) -> None:
+    """Hold a streamed fragment for its item's final form; a lean decoder keeps only that some came."""
+    if not lean:
+        parts.append(fragment)
+    elif fragment and not parts:
+        parts.append("")
+
+
 def sole_object(value: Any) -> Optional[Obj]:
     """The one JSON object of a one-element array, else None (the decoders' fast paths)."""
     if type(value) is list and len(value) == 1 and type(value[0]) is dict:

@@ -65,6 +65,7 @@ from ._common import (
     dump_arguments,
     dumps,
     extras,
+    keep_fragment,
     load_arguments,
     note_finer_stop,
     restore_extensions,
@@ -225,10 +226,7 @@ class StreamDecoder:
         state = self._blocks.get(position)
         if state is None or state.closed or state.kind != "text":
             return None
-        if not self._lean:
-            state.parts.append(text)
-        elif not state.parts:
-            state.parts.append("")  # lean: only that there was some
+        keep_fragment(state.parts, text, self._lean)
         return TextDelta(state.index, text)
 
     def finish(self) -> List[StreamEvent]:
@@ -312,10 +310,7 @@ class StreamDecoder:
             state.citations = list(_R.opt_arr(block, "citations", where) or [])
             out.append(OutputItemAdded(index, "message"))
             if text:
-                if not self._lean:
-                    state.parts.append(text)
-                elif text and not state.parts:
-                    state.parts.append("")  # lean: only that there was some
+                keep_fragment(state.parts, text, self._lean)
                 out.append(TextDelta(index, text))
         elif kind == "tool_use":
             state = _Block("tool", index, block)
@@ -329,10 +324,7 @@ class StreamDecoder:
             state.signature = _R.opt_str(block, "signature", where) or ""
             out.append(OutputItemAdded(index, "reasoning"))
             if text:
-                if not self._lean:
-                    state.parts.append(text)
-                elif text and not state.parts:
-                    state.parts.append("")  # lean: only that there was some
+                keep_fragment(state.parts, text, self._lean)
                 out.append(ReasoningDelta(index, text))
             if state.signature:
                 out.append(ReasoningSignatureDelta(index, signature=state.signature, source=PROTOCOL))
@@ -364,10 +356,7 @@ class StreamDecoder:
         if kind == "text_delta":
             text = _R.req_str(delta, "text", where)
             self._expect(state, "text", kind, where)
-            if not self._lean:
-                state.parts.append(text)
-            elif text and not state.parts:
-                state.parts.append("")  # lean: only that there was some
+            keep_fragment(state.parts, text, self._lean)
             return [TextDelta(state.index, text)] if text else []
         if kind == "input_json_delta":
             fragment = _R.req_str(delta, "partial_json", where)
@@ -375,18 +364,12 @@ class StreamDecoder:
                 state.parts.append(fragment)
                 return []
             self._expect(state, "tool", kind, where)
-            if not self._lean:
-                state.parts.append(fragment)
-            elif fragment and not state.parts:
-                state.parts.append("")  # lean: only that there was some
+            keep_fragment(state.parts, fragment, self._lean)
             return [ToolCallArgumentsDelta(state.index, fragment)] if fragment else []
         if kind == "thinking_delta":
             text = _R.req_str(delta, "thinking", where)
             self._expect(state, "thinking", kind, where)
-            if not self._lean:
-                state.parts.append(text)
-            elif text and not state.parts:
-                state.parts.append("")  # lean: only that there was some
+            keep_fragment(state.parts, text, self._lean)
             return [ReasoningDelta(state.index, text)] if text else []
         if kind == "signature_delta":
             signature = _R.req_str(delta, "signature", where)

@@ -65,7 +65,7 @@ from ..stream import (
     ToolCallStarted,
     UsageUpdate,
 )
-from ._common import WIRE_JSON, Obj, Reader, describe, dump_arguments, dumps, join
+from ._common import WIRE_JSON, Obj, Reader, describe, dump_arguments, dumps, join, keep_fragment
 
 # Shared with the non-streaming codec so both read and write the wire the same way.
 from .bedrock_converse import (
@@ -322,20 +322,14 @@ class StreamDecoder:
         if kind == "text":
             text = _R.req_str(delta, "text", where)
             self._expect(block, "text", where, out)
-            if not self._lean:
-                block.parts.append(text)
-            elif text and not block.parts:
-                block.parts.append("")  # lean: only that there was some
+            keep_fragment(block.parts, text, self._lean)
             if text:
                 out.append(TextDelta(block.index, text))
         elif kind == "toolUse":
             fragment = _R.req_str(_R.obj(value, join(where, "toolUse")), "input", join(where, "toolUse"))
             if block.kind != "tool":
                 raise _R.fail(where, "a toolUse delta for a block that is not a tool use")
-            if not self._lean:
-                block.parts.append(fragment)
-            elif fragment and not block.parts:
-                block.parts.append("")  # lean: only that there was some
+            keep_fragment(block.parts, fragment, self._lean)
             if fragment:
                 out.append(ToolCallArgumentsDelta(block.index, fragment))
         elif kind == "reasoningContent":
@@ -359,10 +353,7 @@ class StreamDecoder:
         self._expect(block, "reasoning", where, out)
         if "text" in d:
             text = _R.req_str(d, "text", where)
-            if not self._lean:
-                block.parts.append(text)
-            elif text and not block.parts:
-                block.parts.append("")  # lean: only that there was some
+            keep_fragment(block.parts, text, self._lean)
             if text:
                 out.append(ReasoningDelta(block.index, text))
         elif "signature" in d:

@@ -99,6 +99,7 @@ from ._common import (
     first_or_absent,
     index,
     join,
+    keep_fragment,
     restore_extensions,
     sole_object,
     with_extension,
@@ -233,10 +234,7 @@ class StreamDecoder:
         for key, value in delta.items():
             if value is not None and key != "content" and key != "role":
                 return None
-        if not self._lean:
-            message.texts.append(content)
-        elif not message.texts:
-            message.texts.append("")  # lean: only that there was some
+        keep_fragment(message.texts, content, self._lean)
         return TextDelta(message.index, content)
 
     def finish(self) -> List[StreamEvent]:
@@ -277,27 +275,18 @@ class StreamDecoder:
         if reasoning:
             if self._reasoning is None:
                 self._reasoning = self._open("reasoning", out)
-            if not self._lean:
-                self._reasoning.texts.append(reasoning)
-            elif not self._reasoning.texts:
-                self._reasoning.texts.append("")  # lean: only that there was some
+            keep_fragment(self._reasoning.texts, reasoning, self._lean)
             out.append(ReasoningDelta(self._reasoning.index, reasoning))
         content = _R.opt_str(delta, "content", path)
         if content:
             message = self._message_item(out)
-            if not self._lean:
-                message.texts.append(content)
-            elif not message.texts:
-                message.texts.append("")  # lean: only that there was some
+            keep_fragment(message.texts, content, self._lean)
             out.append(TextDelta(message.index, content))
         refusal = _R.opt_str(delta, "refusal", path)
         if refusal:
             self._refused = True
             message = self._message_item(out)
-            if not self._lean:
-                message.refusals.append(refusal)
-            elif not message.refusals:
-                message.refusals.append("")  # lean: only that there was some
+            keep_fragment(message.refusals, refusal, self._lean)
             out.append(RefusalDelta(message.index, refusal))
         calls = _R.opt_arr(delta, "tool_calls", path)
         if calls:
